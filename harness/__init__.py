@@ -1,0 +1,1 @@
+"""Wiring, I/O and the command line: task sources, validation, runs, checkpoints."""

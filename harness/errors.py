@@ -1,0 +1,13 @@
+"""Errors that are the user's to fix: the CLI prints them as one line, without a traceback."""
+
+
+class DataError(Exception):
+    """A file or value supplied by the user is wrong (exit code 1).
+
+    The message names what and where: file, task, example, field.
+    """
+
+
+def where(*parts: object) -> str:
+    """Join the non-empty location parts of an error message: `file: task 0a1b: test[0].input`."""
+    return ": ".join(str(p) for p in parts if p not in (None, ""))
