@@ -13,7 +13,6 @@ from rich.table import Table
 from harness.errors import DataError
 
 console = Console()
-err_console = Console(stderr=True)
 
 
 class UserFacingGroup(click.Group):
@@ -81,7 +80,7 @@ def validate(submission: str, against: str) -> None:
     problems = validate_submission(read_submission(submission), tasks.test_counts(), tasks.name, submission)
     if problems:
         for p in problems:
-            err_console.print(p, markup=False, highlight=False)
+            click.echo(p, err=True)
         raise click.ClickException(f"{submission}: {len(problems)} problem(s) against {tasks.name}")
     console.print(f"{submission}: valid for {tasks.name} ({len(tasks)} tasks, {tasks.n_test_inputs} test inputs)")
 
@@ -109,13 +108,13 @@ def score(submission: str, against: str | None, solutions: str | None, as_json: 
     from harness.tables import score_table
     from submissions import read_submission, score_submission
 
-    raw = read_submission(submission)
     if against is None and solutions is None:
         raise click.UsageError("give the truth: --against SET or --solutions FILE")
+    raw = read_submission(submission)
     truth, name, digest, problems = _truth(raw, against, solutions, submission)
     if problems and not allow_invalid:
         for p in problems[:50]:
-            err_console.print(p, markup=False, highlight=False)
+            click.echo(p, err=True)
         more = " (first 50 shown)" if len(problems) > 50 else ""
         raise click.ClickException(f"{submission}: {len(problems)} problem(s){more}; fix them or pass "
                                    f"--allow-invalid to score with them counted as wrong")

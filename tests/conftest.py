@@ -1,0 +1,45 @@
+"""Shared fixtures: the ../shared folder (optional) and small task sets written to tmp dirs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The steering repo's shared/ folder; tests that need it skip cleanly when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent")
+    return SHARED
+
+
+def make_task(test_outputs: bool = True) -> dict:
+    task = {
+        "train": [
+            {"input": [[1, 2], [1, 3]], "output": [[2, 1], [3, 1]]},
+            {"input": [[5, 0, 6]], "output": [[6, 0, 5]]},
+        ],
+        "test": [{"input": [[7, 8, 9], [1, 1, 2]]}, {"input": [[3]]}],
+    }
+    if test_outputs:
+        task["test"][0]["output"] = [[9, 8, 7], [2, 1, 1]]
+        task["test"][1]["output"] = [[3]]
+    return task
+
+
+@pytest.fixture
+def kaggle_files(tmp_path: Path) -> Path:
+    """A two-task Kaggle challenges file with its solutions file beside it."""
+    tasks = {"aaaa0001": make_task(), "bbbb0002": make_task()}
+    challenges = {k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]}
+                  for k, v in tasks.items()}
+    solutions = {k: [t["output"] for t in v["test"]] for k, v in tasks.items()}
+    path = tmp_path / "arc-agi_mini_challenges.json"
+    path.write_text(json.dumps(challenges))
+    (tmp_path / "arc-agi_mini_solutions.json").write_text(json.dumps(solutions))
+    return path
