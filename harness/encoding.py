@@ -37,8 +37,9 @@ def decode_shapes(tokens: np.ndarray, canvas: int = ARC_CANVAS) -> np.ndarray:
     ties). A sequence that starts with a non-colour token decodes to shape (0, 0).
     """
     cells = np.asarray(tokens).reshape(-1, canvas, canvas)
-    valid = (cells >= COLOR_OFFSET) & (cells < VOCAB_SIZE)
-    run = np.where(valid.all(axis=2), canvas, np.argmin(valid, axis=2))  # first non-colour column
+    valid = (cells.astype(np.uint8, copy=False) - np.uint8(COLOR_OFFSET)) < VOCAB_SIZE - COLOR_OFFSET  # wraps
+    run = np.argmin(valid, axis=2)  # first non-colour column, or 0 when the whole row is colour
+    run[np.take_along_axis(valid, run[..., None], axis=2)[..., 0]] = canvas
     width = np.minimum.accumulate(run, axis=1)
     area = width * np.arange(1, canvas + 1)
     best = np.argmax(area, axis=1)
@@ -50,15 +51,22 @@ def decode_shapes(tokens: np.ndarray, canvas: int = ARC_CANVAS) -> np.ndarray:
 def decode(tokens: np.ndarray, canvas: int = ARC_CANVAS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Crop a batch of token sequences to grids: (shapes (N, 2), offsets (N,), flat cells).
 
-    The flat layout is the one `voting.Predictions` stores, so no per-grid Python objects are made.
+    The flat layout is the one `voting.Predictions` stores, so no per-grid Python objects are
+    made; grids of one shape are copied out together (offsets need not follow row order).
     """
     cells = np.asarray(tokens).reshape(-1, canvas, canvas)
     shapes = decode_shapes(cells, canvas)
-    index = np.arange(canvas)
-    inside = (index[None, :, None] < shapes[:, 0, None, None]) & (index[None, None, :] < shapes[:, 1, None, None])
-    flat = (cells[inside] - COLOR_OFFSET).astype(np.uint8)
-    sizes = shapes[:, 0] * shapes[:, 1]
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    offsets = np.zeros(len(cells), dtype=np.int64)
+    flat = np.empty(int((shapes[:, 0] * shapes[:, 1]).sum()), dtype=np.uint8)
+    key = shapes[:, 0] * (canvas + 1) + shapes[:, 1]
+    order = np.argsort(key, kind="stable")
+    base = 0
+    for idx in np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []:
+        h, w = (int(x) for x in shapes[idx[0]])
+        block = cells[idx, :h, :w] - COLOR_OFFSET
+        flat[base:base + block.size] = block.ravel()
+        offsets[idx] = base + h * w * np.arange(len(idx))
+        base += block.size
     return shapes, offsets, flat
 
 

@@ -73,22 +73,39 @@ def _pair_codes(preds: Predictions) -> np.ndarray:
     return pair.astype(np.int64)
 
 
+def _groups(key: np.ndarray) -> list[np.ndarray]:
+    """Row indices per distinct value of `key`, each in stream order."""
+    order = np.argsort(key, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(key) else []
+
+
+def _gather(preds: Predictions, idx: np.ndarray, size: int) -> np.ndarray:
+    """(n, size) cells of rows `idx`; a plain slice when they lie back to back (as decode writes them)."""
+    start = preds.offsets[idx]
+    if np.array_equal(start, start[0] + size * np.arange(len(idx))):
+        return preds.cells[start[0]:start[0] + size * len(idx)].reshape(len(idx), size)
+    return preds.cells[start[:, None] + np.arange(size)]
+
+
 def _invert_all(preds: Predictions) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
-    """Invert every grid; grouped by original-frame shape -> (row indices, (n, h*w) cells)."""
-    n = len(preds)
-    h, w = preds.shapes[:, 0], preds.shapes[:, 1]
-    group = (preds.tids.astype(np.int64) * 32 + h) * 32 + w
-    order = np.argsort(group, kind="stable")
-    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    """Invert every grid; grouped by original-frame shape -> (row indices, (n, h*w) cells).
+
+    Work is batched per augmented-frame shape (colours) and per (shape, dihedral id) (geometry),
+    so the Python loop runs over a few hundred groups, not over predictions.
+    """
+    inverse_colors = np.argsort(preds.colors, axis=1).astype(np.uint8).ravel()
     by_shape: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
-    for idx in np.split(order, bounds) if n else []:
-        tid, gh, gw = int(preds.tids[idx[0]]), int(h[idx[0]]), int(w[idx[0]])
-        cells = preds.cells[preds.offsets[idx][:, None] + np.arange(gh * gw)]
-        inverse_colors = np.argsort(preds.colors[idx], axis=1).astype(np.uint8)
-        cells = np.take_along_axis(inverse_colors, cells, axis=1).reshape(-1, gh, gw)
-        cells = np.ascontiguousarray(inverse_dihedral(cells, tid, axes=(1, 2))).reshape(len(idx), -1)
-        shape = (gw, gh) if SWAPS_AXES[tid] else (gh, gw)
-        by_shape.setdefault(shape, []).append((idx, cells))
+    for idx in _groups(preds.shapes[:, 0] * 32 + preds.shapes[:, 1]):
+        h, w = (int(x) for x in preds.shapes[idx[0]])
+        cells = _gather(preds, idx, h * w)
+        # Per-row colour lookup in one gather: row i's table starts at 10 * idx[i].
+        cells = np.take(inverse_colors, (idx * 10).astype(np.int32)[:, None] + cells).reshape(-1, h, w)
+        tids = preds.tids[idx]
+        for tid in np.unique(tids).tolist():
+            sel = np.flatnonzero(tids == tid)
+            grids = np.ascontiguousarray(inverse_dihedral(cells[sel], tid, axes=(1, 2)))
+            shape = (w, h) if SWAPS_AXES[tid] else (h, w)
+            by_shape.setdefault(shape, []).append((idx[sel], grids.reshape(len(sel), -1)))
     return {s: (np.concatenate([i for i, _ in parts]), np.concatenate([c for _, c in parts]))
             for s, parts in by_shape.items()}
 
