@@ -6,6 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Shared 2-core machines: time limits per example would make property tests flaky, not stricter.
+settings.register_profile("trm-eval", deadline=None)
+settings.load_profile("trm-eval")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
