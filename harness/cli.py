@@ -184,6 +184,34 @@ def vote_cmd(predictions: str, tasks_spec: str, out: str, rank_by: str, candidat
         console.print(vote_table(summary))
 
 
+@cli.group()
+def predictions() -> None:
+    """Convert predictions from other codebases into trm-eval's JSON Lines."""
+
+
+@predictions.command("import-reference")
+@click.argument("outputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--identifiers", required=True, type=click.Path(dir_okay=False),
+              help="The identifiers.json of the reference data set the run evaluated.")
+@click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="The task set evaluated.")
+@click.option("-o", "--out", default="predictions.jsonl", show_default=True, type=click.Path(dir_okay=False))
+def import_reference_outputs(outputs: tuple[str, ...], identifiers: str, tasks_spec: str, out: str) -> None:
+    """Convert the reference code's saved evaluation outputs (OUTPUTS: `step_N_all_preds.<rank>`
+    files, saved with eval_save_outputs=[inputs,puzzle_identifiers,preds,q_halt_logits]) to JSON Lines.
+
+        trm-eval predictions import-reference ckpt/step_518071_all_preds.* \
+            --identifiers data/arc1concept-aug-1000/identifiers.json --tasks arc-agi-1/evaluation
+    """
+    from harness.checkpoints import read_identifiers
+    from harness.predictions import write_jsonl
+    from harness.reference_outputs import read_reference_outputs
+
+    tasks = _load(tasks_spec)
+    preds = read_reference_outputs([Path(p) for p in outputs], read_identifiers(identifiers), tasks)
+    write_jsonl(preds, out)
+    console.print(f"{len(preds)} views of {len(set(preds.task_ids.tolist()))} tasks -> {out}")
+
+
 @cli.command()
 @click.option("--tasks", "tasks_spec", default="arc-agi-1/evaluation", show_default=True, metavar="SET")
 @click.option("--views", default=8, show_default=True, help="Augmented views per test input.")
@@ -198,6 +226,15 @@ def demo(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
     results = run_baselines(tasks, Path(out_dir), views, seed)
     console.print(baseline_table(results, tasks))
     console.print(f"Submissions, predictions and scores are in {out_dir}/")
+
+
+def _register_optional_groups() -> None:
+    from harness.checkpoint_cli import checkpoint
+
+    cli.add_command(checkpoint)
+
+
+_register_optional_groups()
 
 
 def main() -> None:

@@ -57,11 +57,16 @@ class Candidates:
         return out
 
     def attempts(self, k: int = SUBMITTED_K) -> dict[tuple[str, int], list[np.ndarray]]:
-        """Top-k grids per pair, padded with the best one when fewer than k exist (as the reference)."""
+        """Top-k grids per pair, padded with the best one when fewer than k exist (as the reference).
+
+        Empty grids (a model output that decodes to 0x0) are never submitted: no ARC answer is
+        empty and Kaggle rejects them; a pair with nothing else gets no attempts (a fallback).
+        """
         result = {}
         for pair, rows in self.ranked().items():
-            grids = [self.grid(i) for i in rows[:k]]
-            result[pair] = grids + [grids[0]] * (k - len(grids))
+            grids = [self.grid(i) for i in rows if self.shapes[i].all()][:k]
+            if grids:
+                result[pair] = grids + [grids[0]] * (k - len(grids))
         return result
 
 
@@ -99,13 +104,13 @@ def _invert_all(preds: Predictions) -> dict[tuple[int, int], tuple[np.ndarray, n
         h, w = (int(x) for x in preds.shapes[idx[0]])
         cells = _gather(preds, idx, h * w)
         # Per-row colour lookup in one gather: row i's table starts at 10 * idx[i].
-        cells = np.take(inverse_colors, (idx * 10).astype(np.int32)[:, None] + cells).reshape(-1, h, w)
+        cells = np.take(inverse_colors, (idx * 10).astype(np.int32)[:, None] + cells).reshape(len(idx), h, w)
         tids = preds.tids[idx]
         for tid in np.unique(tids).tolist():
             sel = np.flatnonzero(tids == tid)
             grids = np.ascontiguousarray(inverse_dihedral(cells[sel], tid, axes=(1, 2)))
             shape = (w, h) if SWAPS_AXES[tid] else (h, w)
-            by_shape.setdefault(shape, []).append((idx[sel], grids.reshape(len(sel), -1)))
+            by_shape.setdefault(shape, []).append((idx[sel], grids.reshape(len(sel), h * w)))
     return {s: (np.concatenate([i for i, _ in parts]), np.concatenate([c for _, c in parts]))
             for s, parts in by_shape.items()}
 
