@@ -72,6 +72,7 @@ def validate(submission: str, against: str) -> None:
 
     Exit 0 when valid, 1 when there are problems. Example:
 
+    \b
         trm-eval validate submission.json --against arc-agi-1/evaluation
     """
     from submissions import read_submission, validate_submission
@@ -101,8 +102,10 @@ def score(submission: str, against: str | None, solutions: str | None, as_json: 
 
     Examples:
 
+    \b
         trm-eval score submission.json --against arc-agi-1/evaluation
 
+    \b
         trm-eval score submission.json --solutions arc-agi_evaluation_solutions.json
     """
     from harness.tables import score_table
@@ -199,7 +202,8 @@ def import_reference_outputs(outputs: tuple[str, ...], identifiers: str, tasks_s
     """Convert the reference code's saved evaluation outputs (OUTPUTS: `step_N_all_preds.<rank>`
     files, saved with eval_save_outputs=[inputs,puzzle_identifiers,preds,q_halt_logits]) to JSON Lines.
 
-        trm-eval predictions import-reference ckpt/step_518071_all_preds.* \
+    \b
+        trm-eval predictions import-reference ckpt/step_518071_all_preds.*
             --identifiers data/arc1concept-aug-1000/identifiers.json --tasks arc-agi-1/evaluation
     """
     from harness.checkpoints import read_identifiers
@@ -210,6 +214,99 @@ def import_reference_outputs(outputs: tuple[str, ...], identifiers: str, tasks_s
     preds = read_reference_outputs([Path(p) for p in outputs], read_identifiers(identifiers), tasks)
     write_jsonl(preds, out)
     console.print(f"{len(preds)} views of {len(set(preds.task_ids.tolist()))} tasks -> {out}")
+
+
+def _engine_options(f):
+    """Options shared by `predict` and `evaluate`."""
+    options = [
+        click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+        click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="Tasks to predict."),
+        click.option("--identifiers", type=click.Path(exists=True, path_type=Path),
+                     help="identifiers.json of the checkpoint's layout (or a folder holding one); "
+                          "default: the one in CHECKPOINT."),
+        click.option("--max-aug", type=click.IntRange(min=1), help="At most N views per task (seeded sample; "
+                     "the un-augmented view is always kept). Default: every view in the layout."),
+        click.option("--steps", type=click.IntRange(min=1), help="ACT steps (cap in q mode). Default: the "
+                     "model's halt_max_steps."),
+        click.option("--halt", type=click.Choice(["fixed", "q"]), default="fixed", show_default=True,
+                     help="fixed: every view runs all steps (the reference); q: stop a view when its q_halt "
+                          "logit exceeds --threshold and refill its batch slot at once."),
+        click.option("--threshold", default=0.0, show_default=True, help="q mode: q_halt logit to stop at."),
+        click.option("--batch-size", default=256, show_default=True),
+        click.option("--chunk-size", default=4096, show_default=True, help="Views per shard on disk."),
+        click.option("--record-steps", is_flag=True, help="fixed mode: keep every ACT step's prediction."),
+        click.option("--seed", default=0, show_default=True),
+        click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Run directory (an interrupted run continues from its chunks)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Path | None, max_aug: int | None,
+                steps: int | None, halt: str, threshold: float, batch_size: int, chunk_size: int,
+                record_steps: bool, seed: int, out: Path):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from harness.engine import EngineConfig
+    from harness.evaluate import distributed_context, run_evaluate, run_predict
+
+    if record_steps and halt != "fixed":
+        raise click.UsageError("--record-steps needs --halt fixed")
+    tasks = _load(tasks_spec)
+    cfg = EngineConfig(batch_size=batch_size, steps=steps, halt=halt, threshold=threshold,
+                       chunk_size=chunk_size, record_steps=record_steps)
+    rank, world, device = distributed_context()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("views"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=rank != 0) as bar:
+        task = bar.add_task(f"{command} on {device}", total=None)
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+        run = run_evaluate if command == "evaluate" else run_predict
+        return run(checkpoint, tasks, out, cfg, identifiers, max_aug, seed, device, rank, world, progress), rank
+
+
+@cli.command("predict")
+@_engine_options
+def predict_cmd(**kwargs) -> None:
+    """Run CHECKPOINT on every test input of SET under every view its layout has (test-time
+    augmentation), writing prediction chunks to OUT/predictions/. Under torchrun each rank takes
+    its share of the chunks.
+
+    \b
+        trm-eval predict ckpt/arc1 --tasks arc-agi-1/evaluation --max-aug 64 -o runs/arc1-eval
+    """
+    info, rank = _engine_run("predict", **kwargs)
+    if rank == 0:
+        console.print(f"{info['views_computed']} views predicted in {info['seconds']:.1f} s "
+                      f"({info['views']} in the task set) -> {kwargs['out']}/predictions")
+
+
+@cli.command("evaluate")
+@_engine_options
+def evaluate_cmd(**kwargs) -> None:
+    """predict -> vote -> submission.json -> score, all in OUT (submission.json, candidates.jsonl,
+    score.json, run.json, predictions/).
+
+    \b
+        trm-eval evaluate ckpt/arc1 --tasks arc-agi-1/evaluation -o runs/arc1-eval
+        torchrun --nproc-per-node 4 -m harness.cli evaluate ckpt/arc1 --tasks arc-agi-1/evaluation -o runs/x
+    """
+    from harness.tables import vote_table
+
+    summary, rank = _engine_run("evaluate", **kwargs)
+    if rank == 0:
+        console.print(vote_table(summary))
+        console.print(f"mean ACT steps per view: {summary['mean_steps']:.2f}")
 
 
 @cli.command()
