@@ -123,8 +123,9 @@ class RecursiveCore(nn.Module):
         x = self.embed(inputs, puzzle_identifiers)
         with torch.no_grad():
             for _ in range(cfg.H_cycles - 1):
+                z_H_x = z_H + x  # fixed during the L cycles; without autograd, sharing it changes no bits
                 for _ in range(cfg.L_cycles):
-                    z_L = net(z_L, z_H + x, rot)
+                    z_L = net(z_L, z_H_x, rot)
                 z_H = net(z_H, z_L, rot)
         for _ in range(cfg.L_cycles):
             z_L = net(z_L, z_H + x, rot)
@@ -202,11 +203,12 @@ class TRM(nn.Module):
                         torch.where(last, next_halt, torch.maximum(next_halt, next_continue)))
         return Carry(z_H, z_L, steps, halted, data), outputs
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate(self, batch: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         """Run all halt_max_steps ACT steps in eval mode; per step: logits, q logits and preds.
 
-        The module's train/eval mode is restored afterwards.
+        Runs under inference mode (outputs cannot enter autograd); the module's train/eval mode
+        is restored afterwards.
         """
         was_training = self.training
         self.eval()
