@@ -327,8 +327,11 @@ def demo(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
 
 def _register_optional_groups() -> None:
     from harness.checkpoint_cli import checkpoint
+    from harness.report_cli import compare, report
 
     cli.add_command(checkpoint)
+    cli.add_command(report)
+    cli.add_command(compare)
 
 
 _register_optional_groups()
