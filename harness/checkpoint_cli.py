@@ -21,23 +21,28 @@ def checkpoint() -> None:
 
 @checkpoint.command("import")
 @click.argument("reference", type=_path)
-@click.option("--config", "config_path", required=True, type=_path,
-              help="The reference run's config.json (architecture keys, optionally under `arch`).")
+@click.option("--config", "config_paths", required=True, multiple=True, type=_path,
+              help="The reference run's config as JSON (architecture keys, optionally under `arch`); "
+                   "repeat to merge files, e.g. the run config and the data set's dataset.json.")
 @click.option("--identifiers", "identifiers_path", type=_path,
               help="The data set's identifiers.json, recorded (count + sha256) as the layout.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Checkpoint directory to write.")
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint in OUT.")
-def import_cmd(reference: Path, config_path: Path, identifiers_path: Path | None, out: Path, force: bool) -> None:
+def import_cmd(
+    reference: Path, config_paths: tuple[Path, ...], identifiers_path: Path | None, out: Path, force: bool
+) -> None:
     """Convert REFERENCE (a reference-code .pt state dict) into a checkpoint directory.
 
     The .pt file is read with weights-only loading: a file that carries code is refused.
 
-        trm-eval checkpoint import step_518071 --config all_config.json -o ckpt/arc1
+    \b
+        trm-eval checkpoint import step_518071 --config all_config.json --config data/dataset.json \\
+            --identifiers data/identifiers.json -o ckpt/arc1
     """
     from harness.checkpoints import import_reference
 
-    import_reference(reference, config_path, out, identifiers_path=identifiers_path, overwrite=force)
+    import_reference(reference, config_paths, out, identifiers_path=identifiers_path, overwrite=force)
     click.echo(f"wrote {out}")
 
 

@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import pickle
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -170,19 +171,29 @@ def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 def import_reference(
     checkpoint: str | Path,
-    config_path: str | Path,
+    config_paths: str | Path | Sequence[str | Path],
     out: str | Path,
     *,
     identifiers_path: str | Path | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Convert a reference `.pt` state dict + its config.json into our checkpoint directory.
+    """Convert a reference `.pt` state dict + its config JSON into our checkpoint directory.
 
-    The step is taken from a `step_N` file name, as the reference names its checkpoints.
+    Several config files are merged, later ones winning: a reference run keeps the architecture
+    in its run config and seq_len / vocab_size / num_puzzle_identifiers in the data set's
+    dataset.json. The step is taken from a `step_N` file name, as the reference names checkpoints.
     """
     checkpoint = Path(checkpoint)
+    paths = [config_paths] if isinstance(config_paths, (str, Path)) else list(config_paths)
+    config_path = " + ".join(str(p) for p in paths)
+    merged: dict[str, Any] = {}
+    for path in paths:
+        data = _read_json(path)
+        if not isinstance(data, dict):
+            raise DataError(f"{path}: expected a JSON object")
+        merged.update(data)
     try:
-        config = TRMConfig.from_reference(_read_json(config_path))
+        config = TRMConfig.from_reference(merged)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{config_path}: {exc}") from None
     identifiers = read_identifiers(identifiers_path) if identifiers_path is not None else None

@@ -92,6 +92,7 @@ class RecursiveCore(nn.Module):
         elif config.pos_encodings == "learned":
             self.embed_pos = CastedEmbedding(config.total_len, config.hidden_size, init_std, self.dtype)
         self.L_level = BlockStack(config)
+        # Start states of z_H and z_L: random, then fixed (buffers, never trained), as in the reference.
         self.H_init = nn.Buffer(trunc_normal_(torch.empty(config.hidden_size, dtype=self.dtype)), persistent=True)
         self.L_init = nn.Buffer(trunc_normal_(torch.empty(config.hidden_size, dtype=self.dtype)), persistent=True)
         with torch.no_grad():

@@ -55,6 +55,23 @@ def reference(tmp_path) -> tuple[Path, Path]:
     return ref, config
 
 
+def test_run_config_and_dataset_metadata_merge(tmp_path, reference):
+    ref, _ = reference
+    data_keys = ("seq_len", "vocab_size", "num_puzzle_identifiers")
+    arch = {k: v for k, v in CONFIG.to_dict().items() if k not in (*data_keys, "causal")}
+    (tmp_path / "all_config.json").write_text(json.dumps({"arch": arch, "global_batch_size": 768}))
+    (tmp_path / "dataset.json").write_text(json.dumps({**{k: getattr(CONFIG, k) for k in data_keys},
+                                                       "pad_id": 0, "total_groups": 3}))
+    runner = CliRunner()
+    args = ["checkpoint", "import", str(ref), "--config", str(tmp_path / "all_config.json"),
+            "-o", str(tmp_path / "ck")]
+    result = runner.invoke(main(), args)
+    assert result.exit_code == 1 and "lacks required keys: seq_len, num_puzzle_identifiers, vocab_size" in result.output
+    result = runner.invoke(main(), [*args, "--config", str(tmp_path / "dataset.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "ck" / "manifest.json").read_text())["config"] == CONFIG.to_dict()
+
+
 def test_import_run_batch_reproduces_the_reference_outputs(tmp_path):
     if not FIXTURE.is_dir():
         pytest.skip(f"{FIXTURE} is absent")
