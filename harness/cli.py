@@ -328,10 +328,13 @@ def demo(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
 def _register_optional_groups() -> None:
     from harness.checkpoint_cli import checkpoint
     from harness.report_cli import compare, report
+    from harness.train_cli import data, train_cmd
 
     cli.add_command(checkpoint)
     cli.add_command(report)
     cli.add_command(compare)
+    cli.add_command(data)
+    cli.add_command(train_cmd)
 
 
 _register_optional_groups()

@@ -65,7 +65,7 @@ class BatchSampler:
     def epoch_plan(self, epoch: int) -> list[list[Example]]:
         """The full batches of an epoch."""
         if epoch not in self._plans:
-            rng = np.random.Generator(np.random.Philox(key=[self.seed, epoch]))
+            rng = np.random.default_rng([self.seed, epoch, 0])
             batches, current = [], []
             for k in rng.permutation(self.groups):
                 rows = self.layout.group(int(k))
@@ -134,7 +134,7 @@ class TrainBatches(torch.utils.data.IterableDataset):
         epoch, index = self.sampler.position(g)
         examples = self.sampler.epoch_plan(epoch)[index]
         local = len(examples) // self.world_size
-        rng = np.random.Generator(np.random.Philox(key=[self.sampler.seed, epoch, index, 1]))
+        rng = np.random.default_rng([self.sampler.seed, epoch, index, 1])
         # Draw the whole batch's translations so that a rank's slice does not depend on the rank count.
         encoded = encode_examples(examples, self.sampler.layout, self.sampler.pairs, self.canvas, rng,
                                   self.translate)
