@@ -10,8 +10,9 @@ import pandas as pd
 from submissions.report_tables import short_dataset
 
 DASH = "—"
-DISPLAY_COLUMNS = ["run", "data set", "checkpoint", "views / input", "ACT steps", "pass@1 [95% CI]",
-                   "pass@2 [95% CI]", "tasks solved", "GPU-seconds", "$ / task", "source"]
+MEASURED_COLUMNS = ["run", "data set", "checkpoint", "views / input", "ACT steps", "pass@1 [95% CI]",
+                    "pass@2 [95% CI]", "tasks solved", "GPU-seconds", "$ / task"]
+QUOTED_COLUMNS = ["system", "data set", "pass@2", "$ / task", "source"]
 
 
 def known(value: Any) -> bool:
@@ -37,32 +38,35 @@ def _steps(row: pd.Series) -> str:
     return f"{int(row['act_steps'])}{mean}"
 
 
-def display_row(row: pd.Series) -> list[str]:
-    """One leaderboard row in DISPLAY_COLUMNS order."""
-    measured = row["source"] == "measured"
-    dataset = f"{short_dataset(row['dataset'])} · {row['dataset_hash'][:12]}" if measured else row["dataset"]
+def usd(x: Any) -> str:
+    return f"${x:.2f}" if known(x) else DASH
+
+
+def measured_row(row: pd.Series) -> list[str]:
+    """One run in MEASURED_COLUMNS order."""
     views = f"{row['views_per_input']:g} ({int(row['views']):,} views)" if known(row["views_per_input"]) else DASH
     return [
-        str(row["run"]), dataset, str(row["checkpoint"]) if known(row["checkpoint"]) else DASH,
-        views, _steps(row),
-        with_ci(row["pass1"], row["pass1_low"], row["pass1_high"]) if known(row["pass1"]) else DASH,
+        str(row["run"]), f"{short_dataset(row['dataset'])} · {row['dataset_hash'][:12]}",
+        str(row["checkpoint"]) if known(row["checkpoint"]) else DASH, views, _steps(row),
+        with_ci(row["pass1"], row["pass1_low"], row["pass1_high"]),
         with_ci(row["pass2"], row["pass2_low"], row["pass2_high"]),
-        f"{int(row['tasks_solved'])} / {int(row['tasks'])}" if known(row["tasks_solved"]) else DASH,
-        number(row["gpu_seconds"]),
-        f"${row['usd_per_task']:.2f}" if known(row["usd_per_task"]) else DASH,
-        str(row["source"]),
+        f"{int(row['tasks_solved'])} / {int(row['tasks'])}", number(row["gpu_seconds"]), usd(row["usd_per_task"]),
     ]
 
 
-def display_board(board: pd.DataFrame) -> pd.DataFrame:
-    """The leaderboard as strings, one row per run or quoted figure."""
-    return pd.DataFrame([display_row(r) for _, r in board.iterrows()], columns=DISPLAY_COLUMNS)
-
-
-def drop_empty(shown: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Leave out the columns no row has a value for; return the frame and the names left out."""
+def display_measured(board: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Our runs as strings, without the columns no run recorded (returned as the second item)."""
+    rows = board[board["source"] == "measured"]
+    shown = pd.DataFrame([measured_row(r) for _, r in rows.iterrows()], columns=MEASURED_COLUMNS)
     empty = [c for c in shown.columns if (shown[c] == DASH).all()]
     return shown.drop(columns=empty), empty
+
+
+def display_quoted(board: pd.DataFrame) -> pd.DataFrame:
+    """The quoted figures as strings."""
+    rows = board[board["source"] != "measured"]
+    return pd.DataFrame([[r["run"], r["dataset"], pct(r["pass2"]), usd(r["usd_per_task"]),
+                          r["source"].split(": ", 1)[-1]] for _, r in rows.iterrows()], columns=QUOTED_COLUMNS)
 
 
 def hidden_note(empty: list[str]) -> str:

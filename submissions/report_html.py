@@ -12,14 +12,14 @@ import pandas as pd
 
 from submissions.pictures import MAX_PICTURE_PX, grid_img
 from submissions.report import Figure, Report
-from submissions.report_format import display_board, drop_empty, hidden_note
+from submissions.report_format import display_measured, display_quoted, hidden_note
 from submissions.report_markdown import NOTES, solved_cell
 from submissions.report_plots import colour
 from submissions.report_runs import Run, attempt_grid
-from submissions.report_tables import short_dataset, solved_somewhere
+from submissions.report_tables import QUOTED, short_dataset, solved_somewhere
 
-NUMERIC = {"views / input", "ACT steps", "pass@1 [95% CI]", "pass@2 [95% CI]", "tasks solved", "GPU-seconds",
-           "$ / task"}
+NUMERIC = {"views / input", "ACT steps", "pass@1 [95% CI]", "pass@2 [95% CI]", "pass@2", "tasks solved",
+           "GPU-seconds", "$ / task"}
 
 CSS = """
 *{box-sizing:border-box}
@@ -37,11 +37,12 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:6px 10px;border-bottom:1px solid #e6e9ec;text-align:left;vertical-align:top}
 th{background:#f0f3f6;font-weight:600;font-size:12.5px;white-space:nowrap}
 td.num,th.num{text-align:right;white-space:nowrap}
-table.board{width:100%;font-size:13px}
-table.board tr.quoted td{color:#57606a;font-style:italic;background:#fafbfc}
-.scroll{overflow-x:auto}.hash{color:#57606a;font-size:11.5px}.cite{font-size:12px}
+table.board{width:100%;font-size:13px}table.board td,table.board th{padding:6px 8px}
+table.quoted td{color:#57606a;background:#fafbfc}table.quoted{width:auto;min-width:60%}
+.set{white-space:nowrap}
+.scroll{overflow-x:auto}.hash{color:#57606a;font-size:11.5px}
 .pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:11.5px;font-style:normal;white-space:nowrap}
-.measured{background:#dafbe1;color:#116329}.quoted-pill{background:#eaeef2;color:#57606a}
+.measured,.solved{background:#dafbe1;color:#116329}.quoted-pill,.unsolved{background:#eaeef2;color:#57606a}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:0}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:16px}
 .figs figure{margin:0;border:1px solid #e6e9ec;border-radius:6px;padding:10px}
@@ -82,33 +83,38 @@ def swatch(index: int) -> str:
     return f'<span class="swatch" style="background:{colour(index)}"></span>'
 
 
-def _board_cell(col: str, text: str, raw: pd.Series, run_index: dict[str, int]) -> str:
-    measured = raw["source"] == "measured"
-    if col == "run" and measured:
-        return swatch(run_index[raw["run"]]) + e(text)
-    if col == "data set" and measured:
-        return f'{e(short_dataset(raw["dataset"]))}<br><span class="mono hash">{e(raw["dataset_hash"][:12])}</span>'
-    if col == "source":
-        if measured:
-            return '<span class="pill measured">measured</span>'
-        return f'<span class="pill quoted-pill">quoted</span> <span class="cite">{e(text.split(": ", 1)[-1])}</span>'
-    return e(text)
+def _table(shown: pd.DataFrame, rows: list[list[str]], css: str) -> str:
+    head = "".join(f'<th class="{"num" if c in NUMERIC else ""}">{e(c)}</th>' for c in shown.columns)
+    body = "".join("<tr>" + "".join(f'<td class="{"num" if c in NUMERIC else ""}">{v}</td>'
+                                    for c, v in zip(shown.columns, row)) + "</tr>" for row in rows)
+    return f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def board_html(report: Report) -> str:
-    shown, empty = drop_empty(display_board(report.board))
+    shown, empty = display_measured(report.board)
+    raw = report.board[report.board["source"] == "measured"]
     run_index = {r.name: i for i, r in enumerate(report.runs)}
-    head = "".join(f'<th class="{"num" if c in NUMERIC else ""}">{e(c)}</th>' for c in shown.columns)
     rows = []
-    for (_, raw), values in zip(report.board.iterrows(), shown.itertuples(index=False)):
-        cells = "".join(f'<td class="{"num" if c in NUMERIC else ""}">{_board_cell(c, v, raw, run_index)}</td>'
-                        for c, v in zip(shown.columns, values))
-        rows.append(f'<tr class="{"" if raw["source"] == "measured" else "quoted"}">{cells}</tr>')
+    for (_, r), values in zip(raw.iterrows(), shown.itertuples(index=False)):
+        cells = {c: e(v) for c, v in zip(shown.columns, values)}
+        cells["run"] = f'<span class="set">{swatch(run_index[r["run"]])}{cells["run"]}</span>'
+        for col in ("pass@1 [95% CI]", "pass@2 [95% CI]"):
+            value, _, ci = cells[col].partition(" [")
+            cells[col] = f'<b>{value}</b><br><span class="hash">[{ci}</span>' if ci else value
+        cells["data set"] = (f'<span class="set">{e(short_dataset(r["dataset"]))}</span><br>'
+                             f'<span class="mono hash" title="sha256 {e(r["dataset_hash"])}">'
+                             f'{e(r["dataset_hash"][:12])}</span>')
+        rows.append([cells[c] for c in shown.columns])
     price = (f"$ / task = GPU-seconds / 3600 &times; ${report.price_per_gpu_hour:g} per GPU-hour / tasks."
              if report.price_per_gpu_hour is not None else "Pass --price-per-gpu-hour to see $ / task.")
-    return (f'<section id="leaderboard"><h2>Leaderboard</h2><div class="scroll"><table class="board"><thead><tr>'
-            f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div><p class="note">{e(NOTES)} {price} '
-            f"{e(hidden_note(empty))}</p></section>")
+    html_ = (f'<section id="leaderboard"><h2>Leaderboard <span class="pill measured">measured</span></h2>'
+             f'{_table(shown, rows, "board")}<p class="note">{e(NOTES)} {price} {e(hidden_note(empty))}</p>')
+    quoted = display_quoted(report.board)
+    if len(quoted):
+        rows = [[e(v) for v in row] for row in quoted.itertuples(index=False)]
+        html_ += (f'<h3>Published figures <span class="pill quoted-pill">{e(QUOTED)}</span></h3>'
+                  f'{_table(quoted, rows, "board quoted")}')
+    return html_ + "</section>"
 
 
 def figure_html(fig: Figure) -> str:
@@ -154,7 +160,7 @@ def picture(grid: np.ndarray | None, caption: str, px: int, ok: bool = False) ->
 def task_html(runs: list[Run], run_index: dict[str, int], task_id: str, solved: np.ndarray, anchor: str) -> str:
     task = runs[0].tasks[task_id]
     outputs, px = len(task.test_outputs), picture_px(len(runs))
-    badges = [f'<span class="pill {"measured" if n == outputs else "quoted-pill"}">{swatch(run_index[run.name])}'
+    badges = [f'<span class="pill {"solved" if n == outputs else "unsolved"}">{swatch(run_index[run.name])}'
               f"{e(run.name)} {n}/{outputs}</span>" for run, n in zip(runs, solved.tolist())]
     pairs = []
     for i, (test_input, truth) in enumerate(zip(task.test_inputs, task.test_outputs)):

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from submissions.report import Report
-from submissions.report_format import display_board, drop_empty, hidden_note
+from submissions.report_format import display_measured, display_quoted, hidden_note
 from submissions.report_tables import QUOTED, short_dataset, solved_somewhere
 
 NOTES = (
     "pass@2 is the Kaggle score (per task, test outputs solved by either attempt / outputs; mean over "
     "tasks); pass@1 counts attempt 1 only. Intervals: 95% percentile bootstrap over tasks. "
-    f"Rows marked *{QUOTED}* are published figures (REFERENCE.md section 6), often on other task sets "
+    f"Published figures are {QUOTED} (REFERENCE.md section 6), often on other task sets "
     "(semi-private, or the paper's public evaluation): context, not a measurement of ours."
 )
 
@@ -48,10 +48,13 @@ def matrix_section(report: Report, digest: str, matrix: pd.DataFrame) -> list[st
 
 
 def render_markdown(report: Report) -> str:
-    board, empty = drop_empty(display_board(report.board))
+    board, empty = display_measured(report.board)
+    quoted = display_quoted(report.board)
     lines = ["# trm-eval report", "", f"{len(report.runs)} run(s): " + ", ".join(r.name for r in report.runs), "",
              "## Leaderboard", "", md_table(board.columns, board.to_numpy().tolist()), "", NOTES, ""]
     lines += [hidden_note(empty), ""] if empty else []
+    if len(quoted):
+        lines += [f"### Published figures ({QUOTED})", "", md_table(quoted.columns, quoted.to_numpy().tolist()), ""]
     if report.price_per_gpu_hour is not None:
         lines += [f"$ / task = GPU-seconds / 3600 x ${report.price_per_gpu_hour:g} per GPU-hour / tasks.", ""]
     for fig in report.figures:

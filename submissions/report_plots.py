@@ -57,6 +57,7 @@ def steps_plot(curves: dict[int, tuple[str, pd.DataFrame]]) -> str:
     for i, (name, c) in curves.items():
         ax.plot(c["step"], 100 * c["pass2"], "o-", color=colour(i), label=name, markersize=4)
     ax.set_xlabel("ACT step")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("pass@2 (%)")
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=9)
