@@ -7,7 +7,14 @@ TORCH ?= torch==2.13.0
 # Optional checkout of the reference code (SamsungSAILMontreal/TinyRecursiveModels) for `make bench`.
 REF ?=
 
-.PHONY: install test demo bench lint clean
+# make reproduce-arc1: ConceptARC (Kaggle format, *_solutions.json beside it) from CONCEPT=path,
+# else fetched from the reference repository (needs internet). DRY_RUN=1 prints the plan only.
+CONCEPT ?=
+CONCEPT_URL := https://raw.githubusercontent.com/SamsungSAILMontreal/TinyRecursiveModels/main/kaggle/combined
+RUN ?= runs/arc1
+NPROC ?= $(shell $(BIN)/python -c "import torch; print(max(torch.cuda.device_count(), 1))" 2>/dev/null || echo 1)
+
+.PHONY: install test demo bench lint clean reproduce-arc1
 
 install: $(VENV)/.installed
 
@@ -28,6 +35,29 @@ bench: install
 	$(BIN)/python bench/bench_voting.py $(if $(REF),--reference $(REF))
 	$(BIN)/python bench/bench_model.py $(if $(REF),--reference $(REF))
 	$(BIN)/python bench/bench_layout.py $(if $(REF),--reference $(REF))
+
+runs/concept/arc-agi_concept_challenges.json:
+	mkdir -p runs/concept
+	curl -fsSL $(CONCEPT_URL)/arc-agi_concept_challenges.json -o $@.tmp && mv $@.tmp $@
+	curl -fsSL $(CONCEPT_URL)/arc-agi_concept_solutions.json -o runs/concept/arc-agi_concept_solutions.json.tmp \
+		&& mv runs/concept/arc-agi_concept_solutions.json.tmp runs/concept/arc-agi_concept_solutions.json
+
+CONCEPT_FILE = $(if $(CONCEPT),$(CONCEPT),runs/concept/arc-agi_concept_challenges.json)
+ARC1_SUBSETS = --set 'data.subsets=["training=arc-agi-1/training","evaluation=arc-agi-1/evaluation","concept=$(CONCEPT_FILE)"]'
+
+reproduce-arc1: install $(if $(CONCEPT),,runs/concept/arc-agi_concept_challenges.json)
+ifeq ($(DRY_RUN),1)
+	$(BIN)/trm-eval train arc1 $(ARC1_SUBSETS) --dry-run
+else
+	if [ -f $(RUN)/config.toml ]; then \
+		$(BIN)/torchrun --nproc-per-node $(NPROC) -m harness.cli train --resume $(RUN); \
+	else \
+		$(BIN)/torchrun --nproc-per-node $(NPROC) -m harness.cli train arc1 $(ARC1_SUBSETS) -o $(RUN); \
+	fi
+	$(BIN)/torchrun --nproc-per-node $(NPROC) -m harness.cli evaluate $$(ls -d $(RUN)/checkpoints/step_* | sort -t_ -k2 -n | tail -1) \
+		--tasks arc-agi-1/evaluation -o $(RUN)/eval
+	$(BIN)/trm-eval report $(RUN)/eval --baseline published -o $(RUN)/report
+endif
 
 lint: install
 	$(BIN)/ruff check .

@@ -91,7 +91,11 @@ class BatchSampler:
         return epoch, g
 
     def examples_per_epoch(self) -> float:
-        return float(np.mean([len(self.pairs[k]) for k in self.groups]) * len(self.groups))
+        """Groups x mean examples per puzzle, the mean taken over puzzles as the reference takes it
+        (so the step count derived from epochs is the reference's)."""
+        puzzles = np.array([len(self.layout.group(k)) for k in self.groups])
+        examples = np.array([len(self.pairs[k]) for k in self.groups])
+        return float((puzzles * examples).sum() / puzzles.sum() * len(self.groups))
 
 
 def encode_examples(examples: list[Example], layout: Layout, pairs: list[list[tuple[np.ndarray, np.ndarray]]],

@@ -415,6 +415,44 @@ def evaluate_held_out(trainer: Trainer, max_aug: int | None) -> dict[str, float]
 # Entry point
 
 
+def plan(cfg: RunConfig, run_dir: Path, probe_steps: int = 2) -> dict[str, Any]:
+    """What a run would do on the hardware found, with a projected duration from timed probe steps.
+
+    The probe runs `probe_steps` optimiser steps of the real model on this process's device, on a
+    slice of at most 8 rows, and scales linearly to the full run (a lower bound on small
+    slices: larger batches use the device better, so real steps are often faster per row).
+    """
+    d = dist_context()
+    trainer = setup(cfg, run_dir, d)
+    rows = min(trainer.micro, 8)
+    batches = TrainBatches(trainer.sampler, cfg.data.canvas, 0, 1, 0, cfg.data.translate)
+    trainer.accum = 1
+    trainer.carries = [None]
+    timings = []
+    for g in range(probe_steps + 1):
+        batch = {k: v[:rows] for k, v in batches.batch(g).items() if k != "index"}
+        start = time.perf_counter()
+        trainer.train_step(batch)
+        if d.device.type == "cuda":
+            torch.cuda.synchronize()
+        timings.append(time.perf_counter() - start)
+    per_row = min(timings[1:]) / rows  # the first step pays for warm-up
+    devices = max(1, torch.cuda.device_count()) if d.device.type == "cuda" else 1
+    step_s = per_row * cfg.train.global_batch_size / devices
+    return {
+        "device": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else "cpu",
+        "devices": devices,
+        "identifiers": len(trainer.layout),
+        "held_out_tasks": len(trainer.layout.test_puzzles),
+        "examples_per_epoch": trainer.sampler.examples_per_epoch(),
+        "global_batch_size": cfg.train.global_batch_size,
+        "micro_batch_size": rows,
+        "total_steps": trainer.total_steps,
+        "seconds_per_step": step_s,
+        "projected_hours": step_s * trainer.total_steps / 3600,
+    }
+
+
 def _environment() -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,

@@ -59,8 +59,10 @@ def build(subsets: tuple[str, ...], test_set: str | None, num_aug: int, seed: in
               help="Continue the run in this directory from its last checkpoint (its config is used).")
 @click.option("--stop-after", type=click.IntRange(min=1),
               help="Stop after this optimiser step (e.g. to fit a time budget).")
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan (layout size, steps, batch) and the projected time on this hardware; train nothing.")
 def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, resume: Path | None,
-              stop_after: int | None) -> None:
+              stop_after: int | None, dry_run: bool) -> None:
     """Train TRM with CONFIG (a preset: arc1, arc2, demo-cpu; or a TOML file). Under torchrun the
     same command trains on every process (DDP; NCCL on GPUs, gloo on CPU).
 
@@ -86,6 +88,16 @@ def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, 
         raise click.UsageError("give a CONFIG to start a run, or --resume RUN to continue one")
     cfg = None if resume else load_config(config, list(overrides))
     run_dir = resume or out or Path("runs") / Path(config).stem
+    if dry_run:
+        import tempfile
+
+        from harness.train import plan
+
+        with tempfile.TemporaryDirectory() as scratch:
+            p = plan(cfg, Path(scratch))
+        for key, value in p.items():
+            console.print(f"{key:>20}: {value:,.3f}" if isinstance(value, float) else f"{key:>20}: {value}")
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
