@@ -29,7 +29,7 @@ test: install
 	$(BIN)/python -m pytest -n 2
 
 demo: install
-	$(BIN)/trm-eval demo --tasks arc-agi-1/evaluation --out runs/demo
+	$(BIN)/trm-eval demo
 
 bench: install
 	$(BIN)/python bench/bench_voting.py $(if $(REF),--reference $(REF))

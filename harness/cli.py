@@ -313,9 +313,10 @@ def evaluate_cmd(**kwargs) -> None:
 @click.option("--tasks", "tasks_spec", default="arc-agi-1/evaluation", show_default=True, metavar="SET")
 @click.option("--views", default=8, show_default=True, help="Augmented views per test input.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--out", "out_dir", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
-def demo(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
-    """Run baseline predictors through predict -> vote -> submission -> score and print a table."""
+@click.option("--out", "out_dir", default="runs/baselines", show_default=True, type=click.Path(file_okay=False))
+def baselines(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
+    """Run rule-based baseline predictors (copy-input, colour-map, symmetry) through
+    predict -> vote -> submission -> score: the floor a model must beat, one run directory each."""
     from harness.pipeline import run_baselines
     from harness.tables import baseline_table
 
@@ -323,6 +324,57 @@ def demo(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
     results = run_baselines(tasks, Path(out_dir), views, seed)
     console.print(baseline_table(results, tasks))
     console.print(f"Submissions, predictions and scores are in {out_dir}/")
+
+
+@cli.command()
+@click.option("--config", "config_name", default="demo-cpu", show_default=True,
+              help="Training preset or TOML file.")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Config overrides.")
+@click.option("--out", "out_dir", default="runs/demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--fresh", is_flag=True, help="Delete OUT first instead of reusing or resuming its training run.")
+def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: bool) -> None:
+    """The whole pipeline on a CPU: train a tiny TRM on small ARC-AGI-1 tasks (demonstration pairs
+    only), then predict every held-out test input under 8 augmented views, vote, write a
+    submission, score it, and compare with a single view and with copy-input.
+    """
+    import shutil
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from harness.demo import run_demo
+    from harness.run_config import load_config
+    from harness.tables import demo_table
+
+    cfg = load_config(config_name, list(overrides))
+    if fresh:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        training = bar.add_task("train", total=cfg.train.max_steps or None, info="")
+        evaluating = bar.add_task("predict", total=None, info="views", visible=False)
+
+        def on_metrics(m: dict, total: int) -> None:
+            bar.update(training, completed=m["step"], total=total,
+                       info=f"loss {m['train/loss']:.3f} exact {m.get('train/exact_accuracy', 0):.2f} "
+                            f"{m['steps_per_s']:.1f} step/s")
+
+        def on_views(done: int, total: int) -> None:
+            bar.update(evaluating, completed=done, total=total, visible=True)
+
+        result = run_demo(cfg, out_dir, on_metrics, on_views)
+    console.print(demo_table(result))
+    report = out_dir / "report"
+    console.print(f"Submission: {result['submission']}   checkpoint: {result['checkpoint']}")
+    console.print(f"Summary: {out_dir / 'summary.json'}" + (f"   report: {report}" if report.exists() else ""))
 
 
 def _register_optional_groups() -> None:

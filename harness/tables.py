@@ -63,3 +63,20 @@ def baseline_table(results: list[dict[str, Any]], tasks: TaskSet) -> Table:
             f"{s['tasks_fully_solved']} / {s['tasks']}" if s else "-",
         )
     return table
+
+
+def demo_table(r: dict[str, Any]) -> Table:
+    """The demo's summary: voted vs one view vs copy-input, in test outputs solved."""
+    n = r["test_outputs"]
+    table = Table(title=f"TRM demo: {r['tasks']} tasks, {n} held-out test outputs, {r['views_per_test_input']} views "
+                        f"each; trained {r['train_steps']} steps in {r['train_seconds'] / 60:.1f} min")
+    for col in ("predictions", "pass@1", "pass@2"):
+        table.add_column(col, justify="left" if col == "predictions" else "right")
+    labels = {"voted": "TRM, voted over all views", "single_view": "TRM, un-augmented view only",
+              "copy_input": "copy the test input"}
+    for key, label in labels.items():
+        s = r["outputs_solved"][key]
+        table.add_row(label, f"{s['pass@1']} / {n}", f"{s['pass@2']} / {n}")
+    table.caption = f"Kaggle score of the voted submission: {_pct(r['kaggle_score_voted'])}; " \
+                    f"total time {r['total_seconds'] / 60:.1f} min"
+    return table

@@ -163,14 +163,9 @@ def vote(preds: Predictions, rank_by: str = "votes-q") -> Candidates:
     )
 
 
-def pass_at_k(
-    candidates: Candidates,
-    truth: Mapping[str, Sequence[np.ndarray]],
-    ks: Sequence[int] = PASS_KS,
-) -> dict[int, float]:
-    """Per task, the fraction of test outputs whose truth is among the top K candidates, averaged
-    over the tasks of `truth` (a pair without predictions counts as unsolved)."""
-    best_rank: dict[tuple[str, int], int] = {}
+def correct_ranks(candidates: Candidates, truth: Mapping[str, Sequence[np.ndarray]]) -> dict[tuple[str, int], int]:
+    """Per (task, test input) whose truth is among the candidates, the rank of the right one."""
+    found: dict[tuple[str, int], int] = {}
     for pair, rows in candidates.ranked().items():
         outputs = truth.get(pair[0])
         if outputs is None or not 0 <= pair[1] < len(outputs):
@@ -178,8 +173,19 @@ def pass_at_k(
         target = outputs[pair[1]]
         for i in rows:
             if tuple(candidates.shapes[i]) == target.shape and np.array_equal(candidates.grid(i), target):
-                best_rank[pair] = int(candidates.rank[i])
+                found[pair] = int(candidates.rank[i])
                 break
+    return found
+
+
+def pass_at_k(
+    candidates: Candidates,
+    truth: Mapping[str, Sequence[np.ndarray]],
+    ks: Sequence[int] = PASS_KS,
+) -> dict[int, float]:
+    """Per task, the fraction of test outputs whose truth is among the top K candidates, averaged
+    over the tasks of `truth` (a pair without predictions counts as unsolved)."""
+    best_rank = correct_ranks(candidates, truth)
     result = {}
     for k in ks:
         per_task = [

@@ -1,0 +1,75 @@
+"""The README's first command: train a tiny TRM on a CPU, test-time augment, vote, score, report.
+
+Everything lands in one folder (default runs/demo): train/ (the training run), eval/ (the
+evaluation of its final EMA checkpoint over every view of every held-out test input), and
+summary.json. A finished training run is reused; an interrupted one resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.baselines import copy_input, predict_views
+from harness.engine import EngineConfig, merge_chunks
+from harness.evaluate import run_evaluate
+from harness.io import write_json
+from harness.run_config import RunConfig
+from harness.train import checkpoint_dirs, load_subset, train
+from voting import Predictions, vote
+from voting.vote import correct_ranks
+
+
+def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:
+    idx = np.flatnonzero(keep)
+    return Predictions(preds.task_ids[idx], preds.test_index[idx], preds.tids[idx], preds.colors[idx],
+                       preds.shapes[idx], preds.offsets[idx], preds.cells, preds.q_halt[idx])
+
+
+def _outputs_solved(preds: Predictions, truth: dict, ks: tuple[int, ...] = (1, 2)) -> dict[str, int]:
+    """Test outputs whose truth is among the top k voted candidates."""
+    ranks = correct_ranks(vote(preds), truth)
+    return {f"pass@{k}": sum(r < k for r in ranks.values()) for k in ks}
+
+
+def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Train (or reuse), evaluate with voting, and compare with one view and with copy-input."""
+    start = time.perf_counter()
+    train_dir = out / "train"
+    done = checkpoint_dirs(train_dir)
+    finished = bool(done) and (train_dir / "config.toml").exists() and done[-1][0] >= (cfg.train.max_steps or 0)
+    if not finished:
+        train(None if done else cfg, train_dir, resume=bool(done), on_metrics=on_metrics)
+    train_seconds = time.perf_counter() - start
+    checkpoint = checkpoint_dirs(train_dir)[-1][1]
+
+    tasks = load_subset(cfg.data.subsets[0], cfg.data.max_side)
+    truth = tasks.solutions()
+    engine = EngineConfig(batch_size=256, chunk_size=4096)
+    summary = run_evaluate(checkpoint, tasks, out / "eval", engine, device=torch.device("cpu"), progress=progress)
+    preds, _ = merge_chunks(out / "eval" / "predictions", summary["views"], engine.chunk_size)
+    identity = (preds.tids == 0) & (preds.colors == np.arange(10, dtype=np.uint8)).all(axis=1)
+    result = {
+        "tasks": len(tasks),
+        "test_outputs": sum(len(v) for v in truth.values()),
+        "views_per_test_input": summary["views"] // max(1, tasks.n_test_inputs),
+        "train_steps": int(checkpoint.name.split("_")[1]),
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(time.perf_counter() - start, 1),
+        "outputs_solved": {
+            "voted": _outputs_solved(preds, truth),
+            "single_view": _outputs_solved(_subset(preds, identity), truth),
+            "copy_input": _outputs_solved(predict_views(tasks, copy_input, n_views=1), truth),
+        },
+        "kaggle_score_voted": summary["score"]["score"],
+        "submission": str(out / "eval" / "submission.json"),
+        "checkpoint": str(checkpoint),
+    }
+    write_json(out / "summary.json", result, indent=2)
+    return result
