@@ -85,8 +85,8 @@ def test_vote_end_to_end_from_jsonl(kaggle_files, tmp_path):
     assert submission["aaaa0001"][0]["attempt_2"] == [[0]]
 
 
-def test_demo_runs_baselines(kaggle_files, tmp_path):
-    result = run("demo", "--tasks", kaggle_files, "--views", 4, "--out", tmp_path / "demo")
+def test_baselines_run_through_the_whole_path(kaggle_files, tmp_path):
+    result = run("baselines", "--tasks", kaggle_files, "--views", 4, "--out", tmp_path / "demo")
     assert result.exit_code == 0, result.output
     assert "symmetry" in result.output
     score = json.loads((tmp_path / "demo" / "symmetry" / "score.json").read_text())
