@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from augment.dihedral import COMPOSE, DIHEDRAL_INVERSE, SWAPS_AXES, inverse_dihedral
+from augment.dihedral import COMPOSE, DIHEDRAL_INVERSE, SWAPS_AXES, dihedral, inverse_dihedral
 from augment.transform import SEPARATOR, Transform
 from harness.errors import DataError, where
 from harness.io import atomic_write, write_json
@@ -106,13 +109,16 @@ def _parse_trials(words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 class _LegacyDraws:
     """np.random.seed(seed) followed by the reference's shuffles and augmentation draws."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, skip: int = 0) -> None:
+        """`skip`: start that many words in, where an earlier run stopped."""
         _, key, pos = np.random.RandomState(seed).get_state()[:3]
         self._bits = np.random.MT19937()
         self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        for start in range(0, skip, _CHUNK_WORDS):
+            self._bits.random_raw(min(_CHUNK_WORDS, skip - start))
         self._words = np.empty(0, np.uint32)
         self._pos = 0  # next unread word
-        self.words_used = 0  # words consumed before self._words[0]
+        self.words_used = skip  # words consumed before self._words[0]
         self._clear_trials()
 
     def _clear_trials(self) -> None:
@@ -129,18 +135,24 @@ class _LegacyDraws:
         self._words = np.concatenate([self._words[self._pos:], fresh])
         self._pos = 0
 
+    def interval(self, bound: int) -> int:
+        """np.random.randint(0, bound + 1), drawn right after the last consumed pair."""
+        if len(self._tids):
+            self._clear_trials()
+        mask = (1 << bound.bit_length()) - 1
+        while bound:
+            if self._pos == len(self._words):
+                self._refill()
+            value = int(self._words[self._pos]) & mask
+            self._pos += 1
+            if value <= bound:
+                return value
+        return 0
+
     def shuffle(self, items: list) -> None:
-        """In place, as np.random.shuffle(items) would do it, right after the last consumed pair."""
-        self._clear_trials()
+        """In place, as np.random.shuffle(items) would do it."""
         for i in range(len(items) - 1, 0, -1):
-            mask = (1 << i.bit_length()) - 1
-            while True:
-                if self._pos == len(self._words):
-                    self._refill()
-                j = int(self._words[self._pos]) & mask
-                self._pos += 1
-                if j <= i:
-                    break
+            j = self.interval(i)
             items[i], items[j] = items[j], items[i]
 
     def peek(self, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -357,8 +369,8 @@ def _grid(value: Any, *location: object) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
-def _read_task(subset: str, task_id: str, raw: Any) -> tuple[_Puzzle, TaskEntry, dict]:
-    """Pairs to hash, the task's entry, and the task in the reference's test_puzzles form.
+def _read_task(subset: str, task_id: str, raw: Any) -> tuple[dict[str, list], TaskEntry, dict]:
+    """The pairs of "train" and "test", the task's entry, and the task in test_puzzles form.
 
     "train" and "test" are taken in the task's own key order, as the reference iterates them:
     it decides the order of examples in the train split and in test_puzzles.json.
@@ -367,9 +379,9 @@ def _read_task(subset: str, task_id: str, raw: Any) -> tuple[_Puzzle, TaskEntry,
     parts = [k for k in raw if k in ("train", "test")] if isinstance(raw, Mapping) else []
     if len(parts) != 2 or not all(isinstance(raw[k], list) for k in parts):
         raise DataError(where(*loc, "expected an object with 'train' and 'test' lists"))
-    pairs, plain = [], {}
+    pairs, plain = {}, {}
     for part in parts:
-        plain[part] = []
+        pairs[part], plain[part] = [], []
         for n, example in enumerate(raw[part]):
             if not isinstance(example, Mapping) or "input" not in example:
                 raise DataError(where(*loc, f"{part}[{n}]", "needs 'input'"))
@@ -377,11 +389,11 @@ def _read_task(subset: str, task_id: str, raw: Any) -> tuple[_Puzzle, TaskEntry,
                 raise DataError(where(*loc, f"{part}[{n}]", "needs 'output'"))
             # Like the reference without a solutions file: an unknown test output is [[0]].
             pair = tuple(_grid(example.get(k, [[0]]), *loc, f"{part}[{n}].{k}") for k in ("input", "output"))
-            pairs.append(pair)
+            pairs[part].append(pair)
             plain[part].append({"input": pair[0].tolist(), "output": pair[1].tolist()})
     entry = TaskEntry(task_id, subset, len(raw["train"]), len(raw["test"]), held_out=False,
                       test_first=parts[0] == "test")
-    return _Puzzle(pairs), entry, plain
+    return pairs, entry, plain
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,7 +528,8 @@ def build_layout(subsets: Sequence[tuple[str, Mapping[str, Any]]], test_set: str
         items = list(tasks.items())
         draws.shuffle(items)
         for task_id, raw in items:
-            puzzle, entry, plain = _read_task(subset, task_id, raw)
+            pairs, entry, plain = _read_task(subset, task_id, raw)
+            puzzle = _Puzzle([pair for part in pairs.values() for pair in part])
             entry = replace(entry, held_out=subset == test_set)
             entries.append(entry)
             if entry.held_out:
@@ -584,3 +597,115 @@ def load_layout(directory: str | Path) -> Layout:
     if layout.hash != manifest["identifiers_sha256"]:
         raise DataError(where(directory / "layout.npz", "identifiers do not match the sha256 in layout.json"))
     return layout
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference's .npy dataset.
+
+PAD, EOS, COLOR_OFFSET = 0, 1, 2
+
+
+def export_reference(layout: Layout, subsets: Sequence[tuple[str, Mapping[str, Any]]], out_dir: str | Path) -> Path:
+    """Write the dataset the reference builder writes for `layout` (the tasks it was built from).
+
+    `out_dir` gets train/ and test/ (all__{inputs,labels,puzzle_identifiers,puzzle_indices,
+    group_indices}.npy + dataset.json), identifiers.json and test_puzzles.json. Translations
+    continue the reference's np.random stream after the layout, so the files are byte-identical.
+    The directory appears only when complete.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise DataError(f"{out_dir}: already exists; export into a new directory")
+    by_key = {(name, task_id): raw for name, tasks in subsets for task_id, raw in tasks.items()}
+    examples: dict[str, list[list]] = {"train": [], "test": []}
+    for entry in layout.tasks:
+        raw = by_key.get((entry.subset, entry.task_id))
+        if raw is None:
+            raise DataError(where(f"subset {entry.subset}", f"task {entry.task_id}", "in the layout but not given"))
+        pairs, read, _ = _read_task(entry.subset, entry.task_id, raw)
+        if (read.n_train, read.n_test, read.test_first) != (entry.n_train, entry.n_test, entry.test_first):
+            raise DataError(where(f"subset {entry.subset}", f"task {entry.task_id}", "differs from the layout's"))
+        examples["train"].append([pairs[part][i] for part, i in entry.train_examples])
+        examples["test"].append([pairs[part][i] for part, i in entry.test_examples])
+    draws = _LegacyDraws(layout.seed, skip=layout.words_used)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for split in ("train", "test"):
+            tasks = [k for k, entry in enumerate(layout.tasks) if split == "train" or entry.held_out]
+            _export_split(layout, tasks, examples[split], draws, split == "train", tmp / split)
+        (tmp / "identifiers.json").write_bytes(layout.identifiers_json)
+        (tmp / "test_puzzles.json").write_bytes(layout.test_puzzles_json)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _export_split(layout: Layout, tasks: list[int], examples: list[list], draws: _LegacyDraws, translate: bool,
+                  directory: Path) -> None:
+    """One split, task group after task group, as the reference orders and draws it."""
+    directory.mkdir()
+    groups = [layout.group(k) for k in tasks]
+    sizes = [len(examples[k]) for k in tasks]
+    if 0 in sizes:
+        entry = layout.tasks[tasks[sizes.index(0)]]
+        raise DataError(where(f"task {entry.task_id}", f"no examples in the {directory.name} split"))
+    n_puzzles = np.array([len(g) for g in groups])
+    total = int(n_puzzles @ sizes)
+    header = {"descr": "|u1", "fortran_order": False, "shape": (total, MAX_SIDE * MAX_SIDE)}
+    with open(directory / "all__inputs.npy", "wb") as inputs, open(directory / "all__labels.npy", "wb") as labels:
+        np.lib.format.write_array_header_1_0(inputs, header)
+        np.lib.format.write_array_header_1_0(labels, header)
+        for k, rows in zip(tasks, groups):
+            offsets = _draw_offsets(examples[k], layout.tids[rows], draws, translate)
+            grids = _encode(examples[k], layout.tids[rows], layout.colors[rows], offsets)
+            inputs.write(grids[0].tobytes())
+            labels.write(grids[1].tobytes())
+    index = {
+        "puzzle_identifiers": np.concatenate(groups),
+        "puzzle_indices": np.concatenate([[0], np.cumsum(np.repeat(sizes, n_puzzles))]),
+        "group_indices": np.concatenate([[0], np.cumsum(n_puzzles)]),
+    }
+    for name, values in index.items():
+        np.save(directory / f"all__{name}.npy", values.astype(np.int32))
+    metadata = {
+        "pad_id": PAD, "ignore_label_id": PAD, "blank_identifier_id": 0, "vocab_size": 10 + COLOR_OFFSET,
+        "seq_len": MAX_SIDE * MAX_SIDE, "num_puzzle_identifiers": len(layout), "total_groups": len(groups),
+        "mean_puzzle_examples": total / int(n_puzzles.sum()), "total_puzzles": int(n_puzzles.sum()), "sets": ["all"],
+    }
+    (directory / "dataset.json").write_text(json.dumps(metadata))
+
+
+def _draw_offsets(pairs: list, tids: np.ndarray, draws: _LegacyDraws, translate: bool) -> np.ndarray:
+    """(puzzles, examples, 2) top-left offsets: per puzzle one untranslated example is drawn, then
+    (row, column) for each other example, bounded by the larger of its input and output."""
+    heights = [max(i.shape[0], o.shape[0]) for i, o in pairs]
+    widths = [max(i.shape[1], o.shape[1]) for i, o in pairs]
+    offsets = []
+    for tid in tids.tolist():
+        fixed = draws.interval(len(pairs) - 1)
+        rows, cols = (widths, heights) if SWAPS_AXES[tid] else (heights, widths)
+        offsets.append([(draws.interval(MAX_SIDE - h), draws.interval(MAX_SIDE - w)) if translate and e != fixed
+                        else (0, 0) for e, (h, w) in enumerate(zip(rows, cols))])
+    return np.array(offsets, dtype=np.intp).reshape(len(tids), len(pairs), 2)
+
+
+def _encode(pairs: list, tids: np.ndarray, colors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(2, puzzles * examples, 900) tokens: colour + 2 on a 30 x 30 PAD canvas, with an EOS row under
+    and an EOS column right of the grid where they fit."""
+    side, cells = MAX_SIDE, np.arange(MAX_SIDE)
+    flat = np.zeros((2, len(tids) * len(pairs) * side * side), np.uint8)
+    for tid in np.unique(tids).tolist():
+        sel = np.flatnonzero(tids == tid)
+        tokens = colors[sel] + COLOR_OFFSET
+        for e, pair in enumerate(pairs):
+            top, left = offsets[sel, e, 0], offsets[sel, e, 1]
+            corner = ((sel * len(pairs) + e) * side * side + top * side + left)[:, None, None]
+            for slot, grid in enumerate(pair):
+                moved = dihedral(grid, tid)
+                h, w = moved.shape
+                flat[slot, corner + cells[:h, None] * side + cells[:w]] = tokens[:, moved]
+                flat[slot, (corner + h * side + cells[:w])[top + h < side]] = EOS
+                flat[slot, (corner + cells[:h, None] * side + w)[left + w < side]] = EOS
+    return flat.reshape(2, -1, side * side)

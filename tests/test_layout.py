@@ -18,7 +18,7 @@ import pytest
 import harness.layout as layout_module
 from augment import Transform, dihedral, parse_name
 from harness.errors import DataError
-from harness.layout import _LegacyDraws, build_layout, load_layout, puzzle_hash
+from harness.layout import _LegacyDraws, build_layout, export_reference, load_layout, puzzle_hash
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CONCEPT = SHARED / "data" / "conceptarc"
@@ -36,16 +36,21 @@ def _slow_hash(pairs: list[tuple[np.ndarray, np.ndarray]]) -> str:
     return hashlib.sha256("|".join(sorted(f"{_digest(i)}|{_digest(o)}" for i, o in pairs)).encode()).hexdigest()
 
 
-def slow_identifiers(subsets, num_aug: int, seed: int) -> list[str]:
+def _pairs(task: dict, parts) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(np.array(ex["input"], np.uint8), np.array(ex.get("output", [[0]]), np.uint8))
+            for part in parts for ex in task[part]]
+
+
+def slow_reference(subsets, num_aug: int, seed: int):
+    """Identifiers, groups [(subset, task, [(name, tid, colour map)])] and the RandomState after them."""
     rs = np.random.RandomState(seed)
-    names = ["<blank>"]
-    for _, tasks in subsets:
+    names, groups = ["<blank>"], []
+    for subset, tasks in subsets:
         items = list(tasks.items())
         rs.shuffle(items)
         for task_id, task in items:
-            pairs = [(np.array(ex["input"], np.uint8), np.array(ex.get("output", [[0]]), np.uint8))
-                     for part in ("train", "test") for ex in task[part]]
-            group, hashes = [task_id], {_slow_hash(pairs)}
+            pairs = _pairs(task, ("train", "test"))
+            group, hashes = [(task_id, 0, np.arange(10))], {_slow_hash(pairs)}
             for _ in range(5 * num_aug):
                 tid = rs.randint(0, 8)
                 m = np.concatenate([[0], rs.permutation(np.arange(1, 10))]).astype(np.uint8)
@@ -53,11 +58,55 @@ def slow_identifiers(subsets, num_aug: int, seed: int) -> list[str]:
                                 for i, o in pairs])
                 if h not in hashes:
                     hashes.add(h)
-                    group.append(f"{task_id}|||t{tid}|||{''.join(map(str, m))}")
+                    group.append((f"{task_id}|||t{tid}|||{''.join(map(str, m))}", tid, m))
                 if len(group) > num_aug:
                     break
-            names += [n for n in group if n not in names]
-    return names
+            names += [n for n, _, _ in group if n not in names]
+            groups.append((subset, task, group))
+    return names, groups, rs
+
+
+def slow_identifiers(subsets, num_aug: int, seed: int) -> list[str]:
+    return slow_reference(subsets, num_aug, seed)[0]
+
+
+def _slow_sequence(grid: np.ndarray, top: int, left: int) -> np.ndarray:
+    canvas = np.zeros((30, 30), np.uint8)
+    h, w = grid.shape
+    canvas[top:top + h, left:left + w] = grid + 2
+    if top + h < 30:
+        canvas[top + h, left:left + w] = 1
+    if left + w < 30:
+        canvas[top:top + h, left + w] = 1
+    return canvas.ravel()
+
+
+def slow_dataset(subsets, test_set: str, num_aug: int, seed: int) -> dict:
+    """The reference's train/test arrays, one example at a time."""
+    names, groups, rs = slow_reference(subsets, num_aug, seed)
+    out = {}
+    for split in ("train", "test"):
+        arrays = {"inputs": [], "labels": [], "puzzle_identifiers": [], "puzzle_indices": [0], "group_indices": [0]}
+        for subset, task, group in groups:
+            if split == "test" and subset != test_set:
+                continue
+            parts = ["train"] if subset == test_set else list(task)
+            pairs = _pairs(task, ["test"] if split == "test" else [p for p in task if p in parts])
+            for name, tid, m in group:
+                moved = [(dihedral(m[i], tid), dihedral(m[o], tid)) for i, o in pairs]
+                fixed = rs.randint(0, len(moved))
+                for e, (i, o) in enumerate(moved):
+                    top = left = 0
+                    if split == "train" and e != fixed:
+                        top = rs.randint(0, 30 - max(i.shape[0], o.shape[0]) + 1)
+                        left = rs.randint(0, 30 - max(i.shape[1], o.shape[1]) + 1)
+                    arrays["inputs"].append(_slow_sequence(i, top, left))
+                    arrays["labels"].append(_slow_sequence(o, top, left))
+                arrays["puzzle_indices"].append(len(arrays["inputs"]))
+                arrays["puzzle_identifiers"].append(names.index(name))
+            arrays["group_indices"].append(len(arrays["puzzle_identifiers"]))
+        out[split] = {k: np.stack(v) if k in ("inputs", "labels") else np.array(v, np.int32) for k, v in arrays.items()}
+    return out
 
 
 # --- synthetic tasks that exercise every branch ------------------------------------------------
@@ -190,6 +239,27 @@ def test_bad_input_is_a_data_error(synthetic):
         build_layout([("s", bad)], "s", 1)
     with pytest.raises(DataError, match="'train' and 'test'"):
         build_layout([("s", {"x2": {"train": []}})], "s", 1)
+
+
+def test_export_matches_literal_reference_model(synthetic, tmp_path):
+    layout = build_layout(synthetic, "two", 6, seed=4)
+    export_reference(layout, synthetic, tmp_path / "data")
+    expected = slow_dataset(synthetic, "two", 6, seed=4)
+    for split, arrays in expected.items():
+        for name, values in arrays.items():
+            got = np.load(tmp_path / "data" / split / f"all__{name}.npy")
+            assert got.dtype == values.dtype and np.array_equal(got, values), (split, name)
+        meta = json.loads((tmp_path / "data" / split / "dataset.json").read_text())
+        puzzles = len(arrays["puzzle_identifiers"])
+        assert meta["num_puzzle_identifiers"] == len(layout) and meta["total_puzzles"] == puzzles
+        assert meta["total_groups"] == len(arrays["group_indices"]) - 1
+        assert meta["mean_puzzle_examples"] == len(arrays["inputs"]) / puzzles
+    assert (tmp_path / "data" / "identifiers.json").read_bytes() == layout.identifiers_json
+    with pytest.raises(DataError, match="already exists"):
+        export_reference(layout, synthetic, tmp_path / "data")
+    with pytest.raises(DataError, match="not given"):
+        export_reference(layout, synthetic[:2], tmp_path / "other")
+    assert not (tmp_path / "other").exists()
 
 
 def test_draws_replay_numpy_legacy_random():
