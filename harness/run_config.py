@@ -144,6 +144,9 @@ def from_dict(raw: dict[str, Any], where: str) -> RunConfig:
     if data.test_set not in [subset_name(s) for s in data.subsets]:
         raise DataError(f"{where}: [data] test_set {data.test_set!r} is not one of the subsets "
                         f"{[subset_name(s) for s in data.subsets]}")
+    if train.checkpoint_every % train.log_every:
+        raise DataError(f"{where}: [train] checkpoint_every ({train.checkpoint_every}) must be a multiple of log_every "
+                        f"({train.log_every}), so that a resumed run logs the same windows")
     if train.optimizer not in ("adam_atan2", "adamw"):
         raise DataError(f"{where}: [train] optimizer must be adam_atan2 or adamw, got {train.optimizer!r}")
     return RunConfig(data, model, train)

@@ -252,6 +252,7 @@ class Trainer:
     # -- one optimiser step ---------------------------------------------------------------
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One optimiser step; returns metric sums over the global batch (see `summarise`)."""
         t = self.cfg.train
         self.step += 1
         self.batches_consumed += 1
@@ -292,14 +293,7 @@ class Trainer:
 
         keys = sorted(sums)
         values = self.d.all_reduce(torch.stack([sums[k] for k in keys])).tolist()
-        reduced = dict(zip(keys, values))
-        count = max(reduced.pop("count"), 1)
-        out = {"step": self.step, "lr": lr}
-        for k, v in reduced.items():
-            out[f"train/{k}"] = v / (t.global_batch_size if k.endswith("loss") else count)
-        q_losses = sum(v for k, v in out.items() if k.startswith("train/q_") and k.endswith("_loss"))
-        out["train/loss"] = out["train/lm_loss"] + 0.5 * q_losses
-        return out
+        return dict(zip(keys, values)) | {"lr": lr}
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -351,6 +345,22 @@ class Trainer:
         mine = torch.load(directory / f"rank{self.d.rank}.pt", map_location="cpu", weights_only=True)
         self.carries = [_carry_from_dict(c, self.d.device) for c in mine["carries"]]
         _set_rng_state(mine["rng"], self.d.device)
+
+
+def summarise(window: list[dict[str, float]], global_batch: int) -> dict[str, float]:
+    """Average metric sums over a logging window: losses per example, the rest per halted sequence
+    (only sequences that halted are scored, as in the reference; a single step may have none)."""
+    totals: dict[str, float] = {}
+    for sums in window:
+        for k, v in sums.items():
+            if k != "lr":
+                totals[k] = totals.get(k, 0.0) + v
+    count = max(totals.pop("count", 0.0), 1.0)
+    out = {f"train/{k}": v / (global_batch * len(window) if k.endswith("loss") else count) for k, v in totals.items()}
+    q_losses = sum(v for k, v in out.items() if k.startswith("train/q_") and k.endswith("_loss"))
+    out["train/loss"] = out["train/lm_loss"] + 0.5 * q_losses
+    out["train/halted"] = count
+    return {"lr": window[-1]["lr"]} | out
 
 
 def _make_optimizer(cfg: RunConfig, model: TRM) -> torch.optim.Optimizer:
@@ -508,21 +518,26 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
     last = min(trainer.total_steps, stop_after) if stop_after else trainer.total_steps
     start_time, start_step, metrics = time.perf_counter(), trainer.step, {}
     with open(metrics_path, "a") if d.rank == 0 else contextlib.nullcontext() as log:
+        window: list[dict[str, float]] = []
         for batch in loader:
             if trainer.step >= last:
                 break
-            metrics = trainer.train_step(batch)
-            elapsed = time.perf_counter() - start_time
-            metrics["steps_per_s"] = (trainer.step - start_step) / max(elapsed, 1e-9)
-            metrics["examples_per_s"] = metrics["steps_per_s"] * t.global_batch_size
+            window.append(trainer.train_step(batch))
             done = trainer.step == last
-            if t.eval_every and (trainer.step % t.eval_every == 0 or done) and d.rank == 0:
-                metrics |= evaluate_held_out(trainer, t.eval_max_aug)
-            if d.rank == 0 and (trainer.step % t.log_every == 0 or done or any(k.startswith("eval/") for k in metrics)):
-                log.write(json.dumps(metrics) + "\n")
-                log.flush()
-            if on_metrics and d.rank == 0:
-                on_metrics(metrics, last)
+            evaluating = t.eval_every and (trainer.step % t.eval_every == 0 or done)
+            if trainer.step % t.log_every == 0 or done or evaluating:
+                elapsed = time.perf_counter() - start_time
+                metrics = {"step": trainer.step} | summarise(window, t.global_batch_size)
+                metrics["steps_per_s"] = (trainer.step - start_step) / max(elapsed, 1e-9)
+                metrics["examples_per_s"] = metrics["steps_per_s"] * t.global_batch_size
+                window = []
+                if evaluating and d.rank == 0:
+                    metrics |= evaluate_held_out(trainer, t.eval_max_aug)
+                if d.rank == 0:
+                    log.write(json.dumps(metrics) + "\n")
+                    log.flush()
+                    if on_metrics:
+                        on_metrics(metrics, last)
             if trainer.step % t.checkpoint_every == 0 or done:
                 trainer.save()
     return {"step": trainer.step, "total_steps": trainer.total_steps, "metrics": metrics,
