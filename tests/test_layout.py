@@ -259,6 +259,10 @@ def test_export_matches_literal_reference_model(synthetic, tmp_path):
         export_reference(layout, synthetic, tmp_path / "data")
     with pytest.raises(DataError, match="not given"):
         export_reference(layout, synthetic[:2], tmp_path / "other")
+    edited = [(name, dict(tasks)) for name, tasks in synthetic]
+    edited[0][1]["a00"] = {"train": synthetic[0][1]["a00"]["train"], "test": [{"input": [[5]], "output": [[5]]}]}
+    with pytest.raises(DataError, match="a00: differs from the layout"):
+        export_reference(layout, edited, tmp_path / "other")
     assert not (tmp_path / "other").exists()
 
 
@@ -274,7 +278,10 @@ def test_draws_replay_numpy_legacy_random():
         for k in range(count):
             assert tids[k] == rs.randint(0, 8)
             assert colors[k].tolist() == [0, *rs.permutation(np.arange(1, 10)).tolist()]
-    assert draws.total_words() > 0
+    for high in [1, 2, 1, 7, 30, 31, 1, 1, 16, 17] * 20:  # randint(0, 1) draws nothing
+        assert draws.interval(high - 1) == rs.randint(0, high)
+    restarted = _LegacyDraws(42, skip=draws.total_words())
+    assert [restarted.interval(99) for _ in range(50)] == [rs.randint(0, 100) for _ in range(50)]
 
 
 def test_puzzle_hash_is_the_reference_hash():
