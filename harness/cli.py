@@ -247,17 +247,9 @@ def _engine_options(f):
 def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Path | None, max_aug: int | None,
                 steps: int | None, halt: str, threshold: float, batch_size: int, chunk_size: int,
                 record_steps: bool, seed: int, out: Path):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from harness.engine import EngineConfig
     from harness.evaluate import distributed_context, run_evaluate, run_predict
+    from harness.tables import progress_bar
 
     if record_steps and halt != "fixed":
         raise click.UsageError("--record-steps needs --halt fixed")
@@ -265,10 +257,8 @@ def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Pa
     cfg = EngineConfig(batch_size=batch_size, steps=steps, halt=halt, threshold=threshold,
                        chunk_size=chunk_size, record_steps=record_steps)
     rank, world, device = distributed_context()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("views"),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=rank != 0) as bar:
-        task = bar.add_task(f"{command} on {device}", total=None)
+    with progress_bar(console, disable=rank != 0) as bar:
+        task = bar.add_task(f"{command} on {device}", total=None, info="views")
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
         run = run_evaluate if command == "evaluate" else run_predict
@@ -340,25 +330,14 @@ def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: boo
     """
     import shutil
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from harness.demo import run_demo
     from harness.run_config import load_config
-    from harness.tables import demo_table
+    from harness.tables import demo_table, progress_bar
 
     cfg = load_config(config_name, list(overrides))
     if fresh:
         shutil.rmtree(out_dir, ignore_errors=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
+    with progress_bar(console) as bar:
         training = bar.add_task("train", total=cfg.train.max_steps or None, info="")
         evaluating = bar.add_task("predict", total=None, info="views", visible=False)
 

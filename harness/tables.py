@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from harness.tasks import TaskSet
+
+
+def progress_bar(console: Console, disable: bool = False) -> Progress:
+    """The progress bar of long commands: description, bar, done/total, a free `info` field, times."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=console, disable=disable)
 
 
 def _pct(x: float) -> str:

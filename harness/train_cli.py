@@ -72,16 +72,8 @@ def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, 
         torchrun --nproc-per-node 4 -m harness.cli train arc1 -o runs/arc1
         trm-eval train --resume runs/arc1
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from harness.run_config import load_config
+    from harness.tables import progress_bar
     from harness.train import train
 
     if resume is None and config is None:
@@ -98,9 +90,7 @@ def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, 
         for key, value in p.items():
             console.print(f"{key:>20}: {value:,.3f}" if isinstance(value, float) else f"{key:>20}: {value}")
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task(f"train {run_dir}", total=None, info="")
 
         def show(metrics: dict, total: int) -> None:
