@@ -102,9 +102,9 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     base = fit_batch(base, sum(len(t.train) for t in fitting), train_devices)
     predict_devices = max(1, k.devices)
     probe_dir = k.work / "probe"
-    micro = base.train.micro_batch_size or base.train.global_batch_size // train_devices
-    probe = measure(stage_config(base, k.challenges, k.bundle, None, 0, micro), probe_dir, k.bundle, k.tasks,
-                    s.max_aug, s.predict_batch_size, train_devices, predict_devices)
+    probe = measure(stage_config(base, k.challenges, k.bundle, None, 0, base.train.micro_batch_size), probe_dir,
+                    k.bundle, k.tasks, s.max_aug, s.predict_batch_size, train_devices, predict_devices)
+    base = replace(base, train=replace(base.train, micro_batch_size=probe.micro_batch))
     budget = plan_budget(k.left(), probe.step_s, probe.view_s, probe.n_views, probe.max_steps, s.freeze_fraction,
                          s.startup_seconds)
     k.report.data["probe"] = vars(probe) | {"train_devices": train_devices, "predict_devices": predict_devices,

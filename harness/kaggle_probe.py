@@ -1,9 +1,14 @@
 """Throughput on the machine the kernel landed on: seconds per fine-tuning step and per predicted
-view, measured in this process before any child starts, so the budget rests on numbers from the
-actual GPUs rather than on guesses."""
+view, measured in this process before any child starts, so the budget rests on the actual GPUs.
+
+Steps are timed at the real micro-batch (`train.plan` times 8 rows and scales up, which on a GPU
+overstates a step several-fold and would leave hours unused); a micro-batch that does not fit in
+GPU memory is halved here already, and the stages start from the size that fitted.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from dataclasses import dataclass
@@ -14,6 +19,7 @@ import torch
 
 from harness.checkpoints import load_checkpoint
 from harness.engine import EngineConfig, run_chunk
+from harness.kaggle_stages import smaller_micro_batch
 from harness.layout import load_layout
 from harness.run_config import RunConfig
 from harness.tasks import TaskSet
@@ -24,28 +30,51 @@ from harness.views import Views, build_views, encode_views
 class Probe:
     step_s: float  # per optimiser step of the global batch, on the training devices together
     max_steps: int  # the config's own step count (epochs), a cap on what the budget may give
+    micro_batch: int  # rows per forward that fitted in memory
     view_s: float  # per predicted view, on the prediction devices together
     n_views: int  # views the test tasks need
 
 
-def measure(cfg: RunConfig, run_dir: Path, checkpoint: Path, tasks: TaskSet, max_aug: int | None,
-            batch_size: int, train_devices: int, predict_devices: int) -> Probe:
-    """Time a few training steps (`train.plan`, which also builds the layout in run_dir/layout)
-    and one prediction batch of the checkpoint on this process's device."""
-    from harness.train import plan
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
-    p = plan(cfg, run_dir)
-    step_s = p["seconds_per_step"] * p["devices"] / max(1, train_devices)
-    views = build_views(load_layout(run_dir / "layout").identifiers, tasks, max_aug)
-    view_s = seconds_per_view(checkpoint, views, tasks, batch_size) / max(1, predict_devices)
+
+def _release() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    return Probe(step_s, p["total_steps"], view_s, len(views))
+
+
+def seconds_per_step(cfg: RunConfig, run_dir: Path, devices: int) -> tuple[float, int]:
+    """Time two micro-batch steps of the real model (after a warm-up step) and scale to one
+    optimiser step: global / devices / micro micro-batches on each device, in parallel. Also
+    builds the layout into run_dir/layout. Returns (seconds per step, the config's step count)."""
+    from harness.loader import TrainBatches
+    from harness.train import dist_context, setup
+
+    d = dist_context()
+    trainer = setup(cfg, run_dir, d)
+    micro = trainer.micro
+    batches = TrainBatches(trainer.sampler, cfg.data.canvas, 0, 1, 0, cfg.data.translate)
+    trainer.accum, trainer.carries = 1, [None]
+    timings = []
+    for g in range(3):
+        batch = {k: v[:micro] for k, v in batches.batch(g).items() if k != "index"}
+        _sync(d.device)
+        start = time.perf_counter()
+        trainer.train_step(batch)
+        _sync(d.device)
+        timings.append(time.perf_counter() - start)
+    total = trainer.total_steps
+    del trainer
+    _release()
+    return min(timings[1:]) * cfg.train.global_batch_size / devices / micro, total
 
 
 def seconds_per_view(checkpoint: Path, views: Views, tasks: TaskSet, batch_size: int) -> float:
-    """Wall time of one full batch of views (every ACT step), divided by its size."""
+    """Wall time of one full batch of views (every ACT step), divided by its size; a batch that
+    does not fit in GPU memory is halved."""
     n = min(batch_size, len(views))
     if n == 0:
         return 0.0
@@ -55,10 +84,36 @@ def seconds_per_view(checkpoint: Path, views: Views, tasks: TaskSet, batch_size:
     canvas = int(round(model.config.seq_len ** 0.5))
     tokens = encode_views(views.subset(np.arange(n)), tasks, canvas)
     ids = np.zeros(n, np.int64)  # the cost does not depend on which embedding row is read
-    cfg = EngineConfig(batch_size=n)
-    run_chunk(model, tokens[:1], ids[:1], cfg, device)  # warm-up: kernels, allocator
-    start = time.perf_counter()
-    run_chunk(model, tokens, ids, cfg, device)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return (time.perf_counter() - start) / n
+    while True:
+        try:
+            run_chunk(model, tokens[:1], ids[:1], EngineConfig(batch_size=1), device)  # warm-up
+            start = time.perf_counter()
+            run_chunk(model, tokens[:n], ids[:n], EngineConfig(batch_size=n), device)
+            _sync(device)
+            return (time.perf_counter() - start) / n
+        except torch.cuda.OutOfMemoryError:
+            if n == 1:
+                raise
+            n //= 2
+        _release()
+
+
+def measure(cfg: RunConfig, run_dir: Path, checkpoint: Path, tasks: TaskSet, max_aug: int | None,
+            batch_size: int, train_devices: int, predict_devices: int) -> Probe:
+    """Both rates and the number of views, for `plan_budget`."""
+    local = cfg.train.global_batch_size // train_devices
+    micro = cfg.train.micro_batch_size or local
+    while True:
+        _release()  # after an out-of-memory error, once its traceback is gone
+        probe_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, micro_batch_size=micro))
+        try:
+            step_s, max_steps = seconds_per_step(probe_cfg, run_dir, train_devices)
+            break
+        except torch.cuda.OutOfMemoryError:
+            micro = smaller_micro_batch(local, micro)
+            if micro is None:
+                raise
+    views = build_views(load_layout(run_dir / "layout").identifiers, tasks, max_aug)
+    view_s = seconds_per_view(checkpoint, views, tasks, batch_size) / max(1, predict_devices)
+    _release()
+    return Probe(step_s, max_steps, micro, view_s, len(views))
