@@ -164,7 +164,9 @@ def test_report_numbers_on_constructed_runs(synthetic, tmp_path):
     # Failures first: solved by neither run, then by one (set order), then by both.
     ids = list(synthetic.tasks)
     assert re.findall(r'<div class="task" id="s0-(t\d+)"', page) == ids[30:] + ids[10:30] + ids[:10]
-    assert "75.00% [" in page and "$0.20" in page and "quoted" in page
+    lo, hi = measured.loc["good", ["pass2_low", "pass2_high"]]
+    assert f"<b>75.00%</b><br><span class=\"hash\">[{100 * lo:.2f}, {100 * hi:.2f}]</span>" in page
+    assert "<td class=\"num\">$0.20</td>" in page and "quoted, not measured by us" in page
 
     matrix = pd.read_csv(out / f"tasks-{synthetic.hash[:12]}.csv").set_index("task_id")
     assert matrix["good"].sum() == 30 and matrix["bad"].sum() == 10 and len(matrix) == N_TASKS
