@@ -124,10 +124,11 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
         first = train_stage("embeddings", base, k.challenges, init, budget.embedding_steps, budget.embedding_steps,
                             k.work, probe_dir / "layout", train_devices, train_deadline)
         stages.append({"stage": "embeddings", **vars(first)})
-        checkpoint = init = first.checkpoint or init
+        if first.checkpoint:
+            checkpoint = init = first.checkpoint
     full = budget.full_steps
     if full and stages and stages[0]["steps_per_s"]:
-        # Re-plan stage 2 from the rate stage 1 actually reached (the probe runs small batches).
+        # Re-plan stage 2 from the rate stage 1 reached: all devices, data loading and checkpoints included.
         measured = 1.0 / stages[0]["steps_per_s"]
         overhead = max(0.0, stages[0]["seconds"] - budget.embedding_steps * measured)
         full = steps_within(train_deadline - time.time() - overhead, measured, probe.max_steps - budget.embedding_steps)
