@@ -27,7 +27,7 @@ def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hou
     run.json and predictions): a self-contained HTML page, Markdown and CSV.
 
     \b
-        trm-eval report runs/demo/* -o reports/demo
+        trm-eval report runs/baselines/* -o reports/baselines
         trm-eval report runs/arc1-eval --price-per-gpu-hour 2.5 -o reports/arc1
     """
     from submissions.report import build_report, write_report
@@ -52,7 +52,7 @@ def compare(run_a: str, run_b: str, alpha: float, as_json: bool) -> None:
     score difference.
 
     \b
-        trm-eval compare runs/demo/colour-map runs/demo/symmetry
+        trm-eval compare runs/baselines/colour-map runs/baselines/symmetry
     """
     from submissions.compare import compare_runs
     from submissions.report_runs import load_runs
