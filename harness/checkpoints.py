@@ -109,8 +109,10 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
                         f"(this trm-eval reads {FORMAT_VERSION})")
+    if not isinstance(manifest.get("config"), dict):
+        raise DataError(f"{path}: no model config")
     try:
-        TRMConfig.from_dict(manifest.get("config") or {})
+        TRMConfig.from_dict(manifest["config"])
     except (TypeError, ValueError) as exc:
         raise DataError(f"{path}: config: {exc}") from None
     return manifest

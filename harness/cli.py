@@ -358,7 +358,7 @@ def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: boo
 
 def _register_optional_groups() -> None:
     from harness.checkpoint_cli import checkpoint
-    from harness.kaggle_cli import kaggle_group
+    from harness.kaggle.cli import kaggle_group
     from harness.report_cli import compare, report
     from harness.train_cli import data, train_cmd
 

@@ -129,6 +129,10 @@ def test_damaged_checkpoints_give_data_errors(tmp_path, model):
     (tmp_path / "ck2" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(DataError, match="config: hidden_size 24 is not divisible"):
         load_checkpoint(tmp_path / "ck2")
+    del manifest["config"]
+    (tmp_path / "ck2" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match="no model config"):
+        load_checkpoint(tmp_path / "ck2")
 
 
 def test_tensor_counts_separate_the_puzzle_embedding(tmp_path, model):

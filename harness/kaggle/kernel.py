@@ -4,7 +4,7 @@ inside the time limit, predict with test-time augmentation, vote, write submissi
 A TRM checkpoint cannot answer tasks it has no puzzle embedding for, so the hidden tasks are
 learnt from their demonstration pairs first: stage 1 trains their new embeddings only (they start
 at the checkpoint's mean embedding), stage 2 trains every weight. Run by kernel.py
-(harness/kaggle_script.py) as `python -m harness.kaggle_kernel --bundle DIR`.
+(harness/kaggle/script.py) as `python -m harness.kaggle.kernel --bundle DIR`.
 
 submission.json is written first as the fallback and only ever replaced by a voted submission
 that validates, so whatever fails (a stage out of memory, time running out, tasks too large for
@@ -24,9 +24,9 @@ from typing import Any
 
 from harness.errors import DataError
 from harness.io import write_json
-from harness.kaggle_budget import plan_budget, steps_within
-from harness.kaggle_script import SUBMISSION, find_challenges, log
-from harness.kaggle_settings import KernelSettings, read_settings
+from harness.kaggle.budget import plan_budget, steps_within
+from harness.kaggle.script import SUBMISSION, find_challenges, log
+from harness.kaggle.settings import KernelSettings, read_settings
 from harness.tasks import TaskSet
 
 REPORT = "trm-kaggle-report.json"
@@ -34,7 +34,7 @@ RERUN_ENV = "KAGGLE_IS_COMPETITION_RERUN"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m harness.kaggle_kernel", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m harness.kaggle.kernel", description=__doc__.split("\n\n")[0])
     p.add_argument("--bundle", type=Path, required=True, help="the dataset folder built by `trm-eval kaggle bundle`")
     p.add_argument("--input-root", type=Path, default=Path("/kaggle/input"))
     p.add_argument("--output-dir", type=Path, default=Path("/kaggle/working"))
@@ -87,8 +87,8 @@ class Kernel:
 def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     """Probe, budget, fine-tune in two stages, predict, vote into work/submission.json.
     Returns the vote summary, or None when nothing could be predicted."""
-    from harness.kaggle_probe import measure
-    from harness.kaggle_stages import fit_batch, predict_stage, stage_config, train_stage, usable_devices, vote_chunks
+    from harness.kaggle.probe import measure
+    from harness.kaggle.stages import fit_batch, predict_stage, stage_config, train_stage, usable_devices, vote_chunks
     from harness.run_config import load_config
     from harness.train import load_subset
 

@@ -26,7 +26,7 @@ def kaggle_group() -> None:
 @click.option("--competition", required=True, help="Competition slug, e.g. arc-prize-2025.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: OUT/dataset and OUT/kernel.")
-@click.option("--config", help="Fine-tuning config (TOML file or preset). Default: kaggle/ttt.toml.")
+@click.option("--config", help="Fine-tuning config (TOML file or preset). Default: configs/kaggle-ttt.toml.")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Config override (repeatable).")
 @click.option("--identifiers", type=click.Path(exists=True, path_type=Path),
               help="The checkpoint's identifiers.json when it is not beside the checkpoint.")
@@ -59,8 +59,8 @@ def bundle_cmd(checkpoint: Path, competition: str, out: Path, config: str | None
                full_embeddings: bool, accelerator: str | None, license_name: str) -> None:
     """Write OUT/dataset (checkpoint, config, wheels, settings) and OUT/kernel (kernel.py and its
     metadata: GPU on, internet off) for an offline code-competition entry with test-time training."""
-    from harness.kaggle_bundle import BUNDLED_PACKAGES, build_bundle, default_ids
-    from harness.kaggle_settings import KernelSettings
+    from harness.kaggle.bundle import BUNDLED_PACKAGES, build_bundle, default_ids
+    from harness.kaggle.settings import KernelSettings
     from submissions import kaggle_api
 
     owner = owner or kaggle_api.username()
@@ -95,7 +95,7 @@ def _client():
 def push_cmd(directory: Path, notes: str, wait: bool, poll_seconds: float, dry_run: bool) -> None:
     """Upload DIRECTORY/dataset (new dataset or new version) and push DIRECTORY/kernel; Kaggle
     then runs the kernel once on the placeholder tasks (needed before it can be submitted)."""
-    from harness.kaggle_publish import describe_push, push, read_bundle
+    from harness.kaggle.publish import describe_push, push, read_bundle
 
     bundle = read_bundle(directory)
     if dry_run:
@@ -120,7 +120,7 @@ def submit_cmd(competition: str, kernel: str, version: int | None, message: str,
                poll_seconds: float, dry_run: bool) -> None:
     """Enter a pushed kernel in a code competition (KaggleApi.competition_submit_code) and show
     the submission's status and public score."""
-    from harness.kaggle_publish import submit, submit_calls
+    from harness.kaggle.publish import submit, submit_calls
 
     if kernel.count("/") != 1:
         raise click.BadParameter("expected USER/SLUG", param_hint="--kernel")
