@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -16,7 +15,8 @@ QUOTED_COLUMNS = ["system", "data set", "pass@2", "$ / task", "source"]
 
 
 def known(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+    """False for None, NaN and pandas' NA (blank cells of the board)."""
+    return not pd.isna(value)
 
 
 def pct(x: float) -> str:

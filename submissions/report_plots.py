@@ -30,6 +30,14 @@ def _svg(fig) -> str:
     return buffer.getvalue()
 
 
+def _pass2_axis(ax) -> None:
+    """Percent axis from 0 (an all-zero curve would otherwise centre on 0 with negative ticks)."""
+    ax.set_ylabel("pass@2 (%)")
+    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
+
+
 def colour(index: int) -> str:
     return RUN_COLOURS[index % len(RUN_COLOURS)]
 
@@ -45,9 +53,7 @@ def views_plot(curves: dict[int, tuple[str, pd.DataFrame]]) -> str:
     ax.set_xticks(ticks, [str(k) for k in ticks])
     ax.minorticks_off()
     ax.set_xlabel("views voted per test input (random subsets of the run's views)")
-    ax.set_ylabel("pass@2 (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=9)
+    _pass2_axis(ax)
     return _svg(fig)
 
 
@@ -58,9 +64,7 @@ def steps_plot(curves: dict[int, tuple[str, pd.DataFrame]]) -> str:
         ax.plot(c["step"], 100 * c["pass2"], "o-", color=colour(i), label=name, markersize=4)
     ax.set_xlabel("ACT step")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("pass@2 (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=9)
+    _pass2_axis(ax)
     return _svg(fig)
 
 

@@ -49,6 +49,8 @@ LEADERBOARD_COLUMNS = [
     "tasks_solved", "tasks", "outputs_solved", "outputs", "gpu_seconds", "usd_per_task",
 ]
 
+INTEGER_COLUMNS = ["views", "act_steps", "tasks_solved", "tasks", "outputs_solved", "outputs"]
+
 
 def family(dataset: str) -> str | None:
     """ARC-AGI-1 or ARC-AGI-2 for the built-in sets; None when the name does not say."""
@@ -101,7 +103,8 @@ def published_rows(runs: list[Run]) -> list[dict]:
 def leaderboard(runs: list[Run], price_per_gpu_hour: float | None, published: bool) -> pd.DataFrame:
     """Our runs (measured) by pass@2, best first, then the quoted figures when `published`."""
     measured = sorted((run_row(r, price_per_gpu_hour) for r in runs), key=lambda row: -row["pass2"])
-    return pd.DataFrame(measured + (published_rows(runs) if published else []), columns=LEADERBOARD_COLUMNS)
+    board = pd.DataFrame(measured + (published_rows(runs) if published else []), columns=LEADERBOARD_COLUMNS)
+    return board.astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))  # counts stay integers beside quoted blanks
 
 
 def by_dataset(runs: list[Run]) -> dict[str, list[Run]]:
