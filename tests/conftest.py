@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import settings
 
 # Shared 2-core machines: time limits per example would make property tests flaky, not stricter.
@@ -13,6 +14,16 @@ settings.register_profile("trm-eval", deadline=None)
 settings.load_profile("trm-eval")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Test models are tiny: threads gain nothing, and with pytest-xdist on 2 cores OpenMP threads
+    that wait for each other cost seconds. Subprocesses get OMP_NUM_THREADS=1 likewise."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -22,14 +22,6 @@ CONFIG = TRMConfig(num_puzzle_identifiers=3, vocab_size=12, seq_len=8, hidden_si
                    halt_max_steps=2, halt_exploration_prob=0.0, forward_dtype="float32")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models gain nothing from threads, and on a busy 2-core box OpenMP waits cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 class CodeCarrier:
     """Unpickling this would call print: harmless, but any call proves code ran."""

@@ -31,14 +31,6 @@ CONFIG = TRMConfig(num_puzzle_identifiers=4, vocab_size=12, seq_len=12, hidden_s
 IDENTIFIERS = ["<blank>", "007bbfc7", "007bbfc7|||t3|||0123456789", "00d62c1b|||t5|||0987654321"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core box OpenMP waits cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture
 def model() -> TRM:

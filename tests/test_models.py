@@ -19,14 +19,6 @@ TINY = TRMConfig(num_puzzle_identifiers=5, vocab_size=12, seq_len=16, hidden_siz
                  halt_max_steps=3, halt_exploration_prob=0.0, forward_dtype="float32")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core box OpenMP waits cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny(**changes) -> TRMConfig:
     return dataclasses.replace(TINY, **changes)

@@ -118,7 +118,8 @@ def test_resume_after_kill_9(tiny, tmp_path):
     run = tmp_path / "killed"
     cmd = [sys.executable, "-m", "harness.cli", "train", str(tiny), "--set", "train.max_steps=8",
            "--set", "train.checkpoint_every=2", "-o", str(run)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | {"OMP_NUM_THREADS": "1"}  # the same thread count as this process: same sums
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not any(s >= 2 for s, _ in checkpoint_dirs(run)):
         time.sleep(0.05)
@@ -146,6 +147,7 @@ def test_gradient_accumulation_equals_one_big_batch(tiny, tmp_path):
 def test_two_process_gloo_equals_one_process(tiny, tmp_path):
     train(load_config(tiny), tmp_path / "one")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
            "-m", "harness.cli", "train", str(tiny), "-o", str(tmp_path / "two")]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
