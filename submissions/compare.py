@@ -44,12 +44,18 @@ class Comparison:
     @property
     def verdict(self) -> str:
         """One line for people."""
-        diff = f"{100 * self.difference:+.2f} points (95% CI {100 * self.ci95[0]:+.2f} to {100 * self.ci95[1]:+.2f})"
         test = f"McNemar exact p = {self.p_value:.3g} on {self.only_a + self.only_b} discordant test outputs"
         if not self.significant:
-            return f"No significant difference between {self.a} and {self.b}: {diff}; {test}."
-        better, worse = (self.b, self.a) if self.only_b > self.only_a else (self.a, self.b)
-        return f"{better} is better than {worse}: {diff}; {test}."
+            return f"No significant difference between {self.a} and {self.b}: {self.b} - {self.a} = " \
+                   f"{self._points(1)}; {test}."
+        b_better = self.only_b > self.only_a
+        better, worse = (self.b, self.a) if b_better else (self.a, self.b)
+        return f"{better} is better than {worse}: {self._points(1 if b_better else -1)}; {test}."
+
+    def _points(self, sign: int) -> str:
+        """The score difference (sign 1: B - A, -1: A - B) with its interval, in percentage points."""
+        lo, hi = sorted(sign * x for x in self.ci95)
+        return f"{100 * sign * self.difference:+.2f} points (95% CI {100 * lo:+.2f} to {100 * hi:+.2f})"
 
     def to_dict(self) -> dict:
         return asdict(self) | {"significant": self.significant, "verdict": self.verdict}
