@@ -474,6 +474,38 @@ def _environment() -> dict[str, Any]:
             "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]}
 
 
+def external_loggers(cfg: RunConfig, run_dir: Path) -> list[Callable[[dict[str, float]], None]]:
+    """TensorBoard / W&B sinks when asked for and installed; a missing package is a warning only."""
+    sinks = []
+    if cfg.train.tensorboard:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            print("warning: train.tensorboard is on but tensorboard is not installed; logging to "
+                  "metrics.jsonl only", file=sys.stderr)
+        else:
+            writer = SummaryWriter(str(run_dir / "tensorboard"))
+
+            def to_tensorboard(m: dict[str, float]) -> None:
+                for k, v in m.items():
+                    if k != "step":
+                        writer.add_scalar(k, v, int(m["step"]))
+                writer.flush()
+
+            sinks.append(to_tensorboard)
+    if cfg.train.wandb_project:
+        try:
+            import wandb
+        except ImportError:
+            print("warning: train.wandb_project is set but wandb is not installed; logging to metrics.jsonl only",
+                  file=sys.stderr)
+        else:
+            wandb.init(project=cfg.train.wandb_project, name=run_dir.name, dir=str(run_dir), resume="allow",
+                       config={"data": vars(cfg.data), "model": cfg.model, "train": vars(cfg.train)})
+            sinks.append(lambda m: wandb.log({k: v for k, v in m.items() if k != "step"}, step=int(m["step"])))
+    return sinks
+
+
 def _truncate_metrics(path: Path, step: int) -> None:
     """Drop metric lines written after the checkpoint we resume from (the run redoes those steps)."""
     if not path.exists():
@@ -516,6 +548,7 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=t.workers,
                                          pin_memory=d.device.type == "cuda")
     last = min(trainer.total_steps, stop_after) if stop_after else trainer.total_steps
+    sinks = external_loggers(cfg, run_dir) if d.rank == 0 else []
     start_time, start_step, metrics = time.perf_counter(), trainer.step, {}
     with open(metrics_path, "a") if d.rank == 0 else contextlib.nullcontext() as log:
         window: list[dict[str, float]] = []
@@ -536,6 +569,8 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
                 if d.rank == 0:
                     log.write(json.dumps(metrics) + "\n")
                     log.flush()
+                    for sink in sinks:
+                        sink(metrics)
                     if on_metrics:
                         on_metrics(metrics, last)
             if trainer.step % t.checkpoint_every == 0 or done:

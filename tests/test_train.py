@@ -185,3 +185,19 @@ def test_bad_config_is_a_one_line_error(tiny):
         load_config(tiny, ["train.learning_rate=1"])
     with pytest.raises(DataError, match="no such config file or preset"):
         load_config("arc9")
+
+
+def test_optional_loggers_are_never_required(tiny, tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_wandb(name, *args, **kwargs):
+        if name == "wandb":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_wandb)
+    result = train(load_config(tiny, ["train.max_steps=1", "train.wandb_project=x"]), tmp_path / "run")
+    assert result["step"] == 1
+    assert "wandb is not installed" in capsys.readouterr().err
