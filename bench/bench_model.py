@@ -1,13 +1,15 @@
 """CPU benchmark of our TRM against the reference code's, on the paper's ARC architecture.
 
-Run by hand (a few minutes on 2 cores):
+Run by hand (about 8 minutes on one core of an AMD EPYC):
 
     python bench/bench_model.py --reference /work/ref
 
 Times a training step (one ACT step from a fresh carry: forward, loss, backward) and a full
 evaluation (halt_max_steps ACT steps, no gradients), float32. Both models hold the same
-weights; their outputs are compared as a sanity check. Runs of the two alternate so that
-load from other processes hits both alike. Writes bench/results/model_cpu.{json,md}.
+weights; their outputs are compared as a sanity check. Runs of the two alternate (A B, B A, ...)
+so that load from other processes hits both alike. Wall and process CPU time are both recorded:
+on a shared machine wall times of 2-thread runs vary by +-20% or more, so the default is one
+thread, whose CPU time barely depends on other processes. Writes bench/results/model_cpu.{json,md}.
 """
 
 from __future__ import annotations
@@ -108,24 +110,32 @@ def ref_eval(head, batch: dict[str, torch.Tensor]) -> torch.Tensor:
                 return out["logits"]
 
 
-def alternate(repeats: int, runs: dict[str, Callable[[], object]]) -> tuple[dict[str, list[float]], dict]:
-    """Seconds per run of each callable, the callables interleaved; and each one's last result."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
+def alternate(repeats: int, runs: dict[str, Callable[[], object]]) -> tuple[dict[str, dict], dict]:
+    """Wall and process CPU seconds per run of each callable, interleaved A B, B A, ... so that
+    drifting load from other processes favours neither; and each one's last result."""
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in runs}
     last: dict[str, object] = {}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
+    for rep in range(repeats):
+        for name, run in list(runs.items())[:: -1 if rep % 2 else 1]:
+            wall, cpu = time.perf_counter(), time.process_time()
             last[name] = run()
-            times[name].append(time.perf_counter() - start)
+            times[name]["wall"].append(time.perf_counter() - wall)
+            times[name]["cpu"].append(time.process_time() - cpu)
     return times, last
 
 
-def summary(times: dict[str, list[float]]) -> dict[str, object]:
-    out: dict[str, object] = {k: {"runs_s": [round(t, 3) for t in v], "median_s": round(statistics.median(v), 3),
-                                  "min_s": round(min(v), 3)} for k, v in times.items()}
+def summary(times: dict[str, dict[str, list[float]]]) -> dict[str, object]:
+    """Per implementation: runs, median and min of wall and CPU seconds; ours / reference ratios."""
+    out: dict[str, object] = {}
+    for name, kinds in times.items():
+        out[name] = {f"{kind}_{stat}": value for kind, runs in kinds.items() for stat, value in
+                     (("runs_s", [round(t, 3) for t in runs]), ("median_s", round(statistics.median(runs), 3)),
+                      ("min_s", round(min(runs), 3)))}
     if "reference" in times:
-        out["ratio_median"] = round(statistics.median(times["ours"]) / statistics.median(times["reference"]), 3)
-        out["ratio_min"] = round(min(times["ours"]) / min(times["reference"]), 3)
+        for kind in ("wall", "cpu"):
+            ours, ref = times["ours"][kind], times["reference"][kind]
+            out[f"ratio_{kind}_median"] = round(statistics.median(ours) / statistics.median(ref), 3)
+            out[f"ratio_{kind}_min"] = round(min(ours) / min(ref), 3)
     return out
 
 
@@ -149,7 +159,8 @@ def main() -> None:
     parser.add_argument("--eval-batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--puzzle-ids", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads; with 1, process CPU time is a fair clock on a shared machine")
     parser.add_argument("--out", type=Path, default=RESULTS / "model_cpu.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -164,12 +175,8 @@ def main() -> None:
     train_batch, eval_batch = make_batch(config, args.train_batch), make_batch(config, args.eval_batch)
     load_before = os.getloadavg()
 
-    # Warm-up at batch 1 (thread pools, kernels); the reference's sparse embedding needs its own batch size.
-    small = make_batch(config, 1)
-    ours_train(ours, small)
-    ours_eval(ours, small)
-    if ref is not None:
-        ref_eval(ref, small)
+    # Warm-up (thread pools, kernels) with one cheap training step; the reference shares the kernels.
+    ours_train(ours, make_batch(config, 1))
 
     train_runs = {"ours": lambda: ours_train(ours, train_batch)}
     eval_runs = {"ours": lambda: ours_eval(ours, eval_batch)}
@@ -208,10 +215,11 @@ def markdown(r: dict) -> str:
     rows = []
     for name, key, batch in (("train step", "train_step", r["train_batch"]),
                              (f"eval, {r['config']['halt_max_steps']} steps", "eval_forward", r["eval_batch"])):
-        s = r[key]
-        ref = s.get("reference", {})
-        rows.append(f"| {name} | {batch} | {s['ours']['median_s']} | {ref.get('median_s', '-')} "
-                    f"| {s.get('ratio_median', '-')} | {s.get('ratio_min', '-')} |")
+        s, ref = r[key], r[key].get("reference", {})
+        for kind in ("wall", "cpu"):
+            rows.append(f"| {name} | {batch} | {kind} | {s['ours'][f'{kind}_median_s']} "
+                        f"| {ref.get(f'{kind}_median_s', '-')} | {s.get(f'ratio_{kind}_median', '-')} "
+                        f"| {s.get(f'ratio_{kind}_min', '-')} |")
     m = r["machine"]
     return "\n".join([
         "# TRM model benchmark (CPU, float32)",
@@ -219,13 +227,15 @@ def markdown(r: dict) -> str:
         "Paper ARC architecture: hidden 512, 8 heads, expansion 4, H_cycles 3, L_cycles 4, L_layers 2,",
         "seq 900 + 16 puzzle positions. `python bench/bench_model.py --reference /work/ref`.",
         "",
-        "| run | batch | ours (s, median) | reference (s, median) | ratio (median) | ratio (min) |",
-        "|---|---|---|---|---|---|",
+        "| run | batch | clock | ours (s, median) | reference (s, median) | ratio (median) | ratio (min) |",
+        "|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Repeats: {r['repeats']}, ours and reference alternating. Machine: {m['cpu']}, {m['cores']} cores, "
+        f"Repeats: {r['repeats']}, ours and reference alternating (A B, B A, ...). "
+        f"Machine: {m['cpu']}, {m['cores']} cores, "
         f"torch {m['torch']} ({m['torch_threads']} threads); load average before/after "
         f"{r['load_average_before_after']}. {r['date']}.",
+        "With one thread, process CPU time hardly depends on other processes' load; wall time does.",
         f"Sanity checks: {json.dumps(r['checks'])}",
         "",
     ])
