@@ -23,25 +23,37 @@ DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
 SWAPS_AXES = (False, True, False, True, False, False, True, True)
 
 
+# Each transform as (swap the two axes first?, then reverse axis a0?, reverse axis a1?).
+_AS_SWAP_AND_FLIPS = (
+    (False, False, False),  # identity
+    (True, True, False),  # rot90 (counter-clockwise) = transpose, then reverse rows
+    (False, True, True),  # rot180
+    (True, False, True),  # rot270 = transpose, then reverse columns
+    (False, False, True),  # fliplr
+    (False, True, False),  # flipud
+    (True, False, False),  # transpose
+    (True, True, True),  # fliplr(rot90)
+)
+_REVERSED = slice(None, None, -1)
+
+
 def dihedral(grid: np.ndarray, tid: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
-    """Apply dihedral transform `tid` to the two `axes` of `grid` (a view where numpy allows).
+    """Apply dihedral transform `tid` to the two `axes` of `grid`, as a view (no copy).
 
     `axes` lets one call transform a whole stack of same-shaped grids, e.g. axes=(1, 2).
     """
+    if not 0 <= tid <= 7:
+        raise ValueError(f"dihedral transform id must be 0..7, got {tid}")
+    swap, flip0, flip1 = _AS_SWAP_AND_FLIPS[tid]
     a0, a1 = axes
-    if tid == 0:
-        return grid
-    if tid in (1, 2, 3):
-        return np.rot90(grid, k=tid, axes=axes)
-    if tid == 4:
-        return np.flip(grid, axis=a1)
-    if tid == 5:
-        return np.flip(grid, axis=a0)
-    if tid == 6:
-        return np.swapaxes(grid, a0, a1)
-    if tid == 7:
-        return np.flip(np.rot90(grid, k=1, axes=axes), axis=a1)
-    raise ValueError(f"dihedral transform id must be 0..7, got {tid}")
+    if swap:
+        grid = np.swapaxes(grid, a0, a1)
+    if flip0 or flip1:
+        index = [slice(None)] * grid.ndim
+        index[a0] = _REVERSED if flip0 else index[a0]
+        index[a1] = _REVERSED if flip1 else index[a1]
+        grid = grid[tuple(index)]
+    return grid
 
 
 def inverse_dihedral(grid: np.ndarray, tid: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:

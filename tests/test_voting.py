@@ -131,3 +131,21 @@ def test_shards_concatenate_in_order():
     both = Predictions.concat([a, b])
     np.testing.assert_array_equal(both.grid(1), [[2, 3]])
     assert both.transform(1) == Transform()
+
+
+def test_hash_collisions_fall_back_to_exact_deduplication(monkeypatch):
+    import importlib
+
+    vote_module = importlib.import_module("voting.vote")
+
+    rng = np.random.default_rng(3)
+    views = [random_transform(rng) for _ in range(12)]
+    grids = [rng.integers(0, 3, (2, 3)).astype(np.uint8) for _ in range(3)]
+    preds = Predictions.from_rows(["t"] * 12, [0] * 12, views, [v.apply(grids[i % 3]) for i, v in enumerate(views)])
+    expected = vote(preds)
+    monkeypatch.setattr(vote_module, "_HASH_WEIGHTS", np.zeros(128, dtype=np.uint64))  # every grid collides
+    collided = vote(preds)
+    assert len(collided) == len(expected) == 3
+    assert list(collided.votes) == list(expected.votes) == [4, 4, 4]
+    for i in range(3):
+        np.testing.assert_array_equal(collided.grid(i), expected.grid(i))

@@ -63,8 +63,9 @@ class Candidates:
         empty and Kaggle rejects them; a pair with nothing else gets no attempts (a fallback).
         """
         result = {}
+        nonempty = (self.shapes > 0).all(axis=1).tolist()
         for pair, rows in self.ranked().items():
-            grids = [self.grid(i) for i in rows if self.shapes[i].all()][:k]
+            grids = [self.grid(i) for i in [r for r in rows if nonempty[r]][:k]]
             if grids:
                 result[pair] = grids + [grids[0]] * (k - len(grids))
         return result
@@ -105,14 +106,45 @@ def _invert_all(preds: Predictions) -> dict[tuple[int, int], tuple[np.ndarray, n
         cells = _gather(preds, idx, h * w)
         # Per-row colour lookup in one gather: row i's table starts at 10 * idx[i].
         cells = np.take(inverse_colors, (idx * 10).astype(np.int32)[:, None] + cells).reshape(len(idx), h, w)
+        # Sorted by dihedral id, each id's rows are one slice.
+        by_tid = np.argsort(preds.tids[idx], kind="stable")
+        idx, cells = idx[by_tid], cells[by_tid]
         tids = preds.tids[idx]
-        for tid in np.unique(tids).tolist():
-            sel = np.flatnonzero(tids == tid)
-            grids = np.ascontiguousarray(inverse_dihedral(cells[sel], tid, axes=(1, 2)))
+        bounds = [0, *(np.flatnonzero(np.diff(tids)) + 1).tolist(), len(idx)]
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            tid = int(tids[start])
+            grids = np.ascontiguousarray(inverse_dihedral(cells[start:stop], tid, axes=(1, 2)))
             shape = (w, h) if SWAPS_AXES[tid] else (h, w)
-            by_shape.setdefault(shape, []).append((idx[sel], grids.reshape(len(sel), h * w)))
+            by_shape.setdefault(shape, []).append((idx[start:stop], grids.reshape(stop - start, h * w)))
     return {s: (np.concatenate([i for i, _ in parts]), np.concatenate([c for _, c in parts]))
             for s, parts in by_shape.items()}
+
+
+_HASH_WEIGHTS = np.random.default_rng(20251007).integers(1, 2**63, size=128, dtype=np.uint64) | np.uint64(1)
+
+
+def _distinct(pair: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (pair, grid) rows of same-shaped grids: (first row of each, row -> its index).
+
+    Rows are hashed to 64 bits (8 cells per multiply) and de-duplicated on the hash; the result is
+    then checked cell for cell, and in the (astronomically rare) case of a collision the exact,
+    slower byte-wise de-duplication is used instead. Either way the answer is exact.
+    """
+    n, size = cells.shape
+    words = -(-size // 8)
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :size] = cells
+    with np.errstate(over="ignore"):
+        h = padded.view(np.uint64) * _HASH_WEIGHTS[np.arange(words) % len(_HASH_WEIGHTS)]
+        key = h.sum(axis=1, dtype=np.uint64) ^ (pair.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if np.array_equal(cells, cells[first][inverse]) and np.array_equal(pair, pair[first][inverse]):
+        return first, inverse
+    keyed = np.ascontiguousarray(np.concatenate([pair.astype(">u8").view(np.uint8).reshape(-1, 8), cells], axis=1))
+    _, first, inverse = np.unique(keyed.view(np.dtype((np.void, keyed.shape[1]))).ravel(), return_index=True,
+                                  return_inverse=True)
+    return first, inverse.ravel()
 
 
 def vote(preds: Predictions, rank_by: str = "votes-q") -> Candidates:
@@ -126,11 +158,8 @@ def vote(preds: Predictions, rank_by: str = "votes-q") -> Candidates:
     shapes, offsets, flat = [], [], []
     n_cand, n_cells = 0, 0
     for shape, (idx, cells) in _invert_all(preds).items():
-        # Distinct (pair, grid) combinations: prefix the cells with the pair code's bytes.
-        keyed = np.concatenate([pair[idx].astype(">u8").view(np.uint8).reshape(-1, 8), cells], axis=1)
-        keys = np.ascontiguousarray(keyed).view(np.dtype((np.void, keyed.shape[1]))).ravel()
-        _, first_local, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        cand[idx] = n_cand + inverse.ravel()
+        first_local, inverse = _distinct(pair[idx], cells)
+        cand[idx] = n_cand + inverse
         size = shape[0] * shape[1]
         shapes.append(np.tile(shape, (len(first_local), 1)))
         offsets.append(n_cells + size * np.arange(len(first_local)))
