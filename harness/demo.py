@@ -20,6 +20,7 @@ from harness.engine import EngineConfig, merge_chunks
 from harness.evaluate import run_evaluate
 from harness.io import write_json
 from harness.run_config import RunConfig
+from harness.sources import load_tasks, save_kaggle
 from harness.train import checkpoint_dirs, load_subset, train
 from voting import Predictions, vote
 from voting.vote import correct_ranks
@@ -49,7 +50,9 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     train_seconds = time.perf_counter() - start
     checkpoint = checkpoint_dirs(train_dir)[-1][1]
 
-    tasks = load_subset(cfg.data.subsets[0], cfg.data.max_side)
+    # The held-out tasks, saved so that the run's score.json names a set anyone can reload.
+    tasks = load_tasks(save_kaggle(load_subset(cfg.data.subsets[0], cfg.data.max_side),
+                                   out / "tasks" / "demo_challenges.json"))
     truth = tasks.solutions()
     engine = EngineConfig(batch_size=256, chunk_size=4096)
     summary = run_evaluate(checkpoint, tasks, out / "eval", engine, device=torch.device("cpu"), progress=progress)

@@ -153,6 +153,20 @@ def load_solutions(path: Path) -> dict[str, list]:
     return truth
 
 
+def save_kaggle(tasks: TaskSet, challenges: Path) -> Path:
+    """Write tasks as a Kaggle challenges file (+ `*_solutions.json` beside it when known), so that
+    a derived set can be named by its path, reloaded and scored like any other."""
+    from harness.io import write_json
+
+    challenge_json = {t.id: {"train": t.to_json()["train"], "test": [{"input": g.tolist()} for g in t.test_inputs]}
+                      for t in tasks}
+    write_json(challenges, challenge_json)
+    if tasks.has_solutions:
+        write_json(challenges.with_name(challenges.name.replace("challenges", "solutions")),
+                   {t.id: [g.tolist() for g in t.test_outputs] for t in tasks})
+    return challenges
+
+
 def load_tasks(spec: str | Path, solutions: str | Path | None = None) -> TaskSet:
     """Resolve a task-set spec: a built-in name, a Kaggle challenges file, or a folder of tasks."""
     spec_str = str(spec)

@@ -23,6 +23,9 @@ def test_short_demo_end_to_end(tmp_path):
     assert "TRM, voted over all views" in result.output
     check = CliRunner().invoke(cli, ["score", summary["submission"], "--solutions", str(tmp_path / "none.json")])
     assert check.exit_code == 1  # a missing solutions file is a clean error
+    report = CliRunner().invoke(cli, ["report", str(out / "eval"), "-o", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    assert (tmp_path / "report" / "report.html").exists()
     # A second run reuses the finished training run and gives the same numbers.
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0, again.output
