@@ -235,6 +235,7 @@ def _engine_options(f):
         click.option("--batch-size", default=256, show_default=True),
         click.option("--chunk-size", default=4096, show_default=True, help="Views per shard on disk."),
         click.option("--record-steps", is_flag=True, help="fixed mode: keep every ACT step's prediction."),
+        click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (GPU, long runs)."),
         click.option("--seed", default=0, show_default=True),
         click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
                      help="Run directory (an interrupted run continues from its chunks)."),
@@ -246,7 +247,7 @@ def _engine_options(f):
 
 def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Path | None, max_aug: int | None,
                 steps: int | None, halt: str, threshold: float, batch_size: int, chunk_size: int,
-                record_steps: bool, seed: int, out: Path):
+                record_steps: bool, compile_model: bool, seed: int, out: Path):
     from harness.engine import EngineConfig
     from harness.evaluate import distributed_context, run_evaluate, run_predict
     from harness.tables import progress_bar
@@ -255,7 +256,7 @@ def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Pa
         raise click.UsageError("--record-steps needs --halt fixed")
     tasks = _load(tasks_spec)
     cfg = EngineConfig(batch_size=batch_size, steps=steps, halt=halt, threshold=threshold,
-                       chunk_size=chunk_size, record_steps=record_steps)
+                       chunk_size=chunk_size, record_steps=record_steps, compile=compile_model)
     rank, world, device = distributed_context()
     with progress_bar(console, disable=rank != 0) as bar:
         task = bar.add_task(f"{command} on {device}", total=None, info="views")

@@ -36,6 +36,7 @@ class EngineConfig:
     threshold: float = 0.0  # q mode: stop when the q_halt logit exceeds this
     chunk_size: int = 4096  # views per shard on disk
     record_steps: bool = False  # fixed mode: also keep every ACT step's prediction
+    compile: bool = False  # torch.compile the block stack (worth it on GPUs for long runs)
 
 
 @dataclass
@@ -177,6 +178,8 @@ def predict(model: TRM, views: Views, tasks: TaskSet, out_dir: Path, cfg: Engine
     if canvas * canvas != model.config.seq_len:
         raise ValueError(f"seq_len {model.config.seq_len} is not a square canvas")
     model = model.to(device).eval()
+    if cfg.compile:
+        model.compile_blocks()
     n_chunks = -(-len(views) // cfg.chunk_size)
     mine = [c for c in range(n_chunks) if c % world_size == rank]
     total = sum(min(cfg.chunk_size, len(views) - c * cfg.chunk_size) for c in mine)

@@ -111,13 +111,6 @@ def init_from_checkpoint(model: TRM, path: Path, layout: Layout) -> int:
     return len(layout) - len(hits)
 
 
-def compile_blocks(model: TRM) -> None:
-    """torch.compile the recursive block stack, where nearly all the time goes. Only its forward is
-    replaced, so parameter names, checkpoints and the rest of the model are unchanged."""
-    blocks = model.inner.L_level
-    blocks.forward = torch.compile(blocks.forward)
-
-
 class EMA:
     """Exponential moving average of the network parameters (puzzle embeddings are buffers, not averaged)."""
 
@@ -395,7 +388,7 @@ def setup(cfg: RunConfig, run_dir: Path, d: Dist) -> Trainer:
         init_from_checkpoint(model, Path(t.init_from), layout)
     model.train()
     if t.compile:
-        compile_blocks(model)
+        model.compile_blocks()
     optimizer = _make_optimizer(cfg, model)
     ema = EMA(model, t.ema_rate) if t.ema else None
     return Trainer(cfg, run_dir, d, subsets, layout, model, optimizer, ema, sampler, total, local // micro, micro,
