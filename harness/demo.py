@@ -26,12 +26,6 @@ from voting import Predictions, vote
 from voting.vote import correct_ranks
 
 
-def _subset(preds: Predictions, keep: np.ndarray) -> Predictions:
-    idx = np.flatnonzero(keep)
-    return Predictions(preds.task_ids[idx], preds.test_index[idx], preds.tids[idx], preds.colors[idx],
-                       preds.shapes[idx], preds.offsets[idx], preds.cells, preds.q_halt[idx])
-
-
 def _outputs_solved(preds: Predictions, truth: dict, ks: tuple[int, ...] = (1, 2)) -> dict[str, int]:
     """Test outputs whose truth is among the top k voted candidates."""
     ranks = correct_ranks(vote(preds), truth)
@@ -67,7 +61,7 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
         "total_seconds": round(time.perf_counter() - start, 1),
         "outputs_solved": {
             "voted": _outputs_solved(preds, truth),
-            "single_view": _outputs_solved(_subset(preds, identity), truth),
+            "single_view": _outputs_solved(preds.subset(identity), truth),
             "copy_input": _outputs_solved(predict_views(tasks, copy_input, n_views=1), truth),
         },
         "kaggle_score_voted": summary["score"]["score"],

@@ -15,12 +15,6 @@ from submissions.report_predictions import RunPredictions
 from voting import Predictions, pass_at_k, vote
 
 
-def take(preds: Predictions, idx: np.ndarray) -> Predictions:
-    """Rows `idx` of a prediction table (grid cells are shared, not copied)."""
-    return Predictions(preds.task_ids[idx], preds.test_index[idx], preds.tids[idx], preds.colors[idx],
-                       preds.shapes[idx], preds.offsets[idx], preds.cells, preds.q_halt[idx])
-
-
 def pair_codes(preds: Predictions) -> np.ndarray:
     """An integer per row naming its (task, test input)."""
     frame = pd.DataFrame({"task": preds.task_ids, "index": preds.test_index})
@@ -33,7 +27,7 @@ def subsample_views(preds: Predictions, pair: np.ndarray, k: int, rng: np.random
     order = np.lexsort((rng.random(len(pair)), pair))
     sorted_pair = pair[order]
     rank = np.arange(len(pair)) - np.searchsorted(sorted_pair, sorted_pair, side="left")
-    return take(preds, np.sort(order[rank < k]))
+    return preds.subset(np.sort(order[rank < k]))
 
 
 def pass2(preds: Predictions, truth: Mapping[str, Sequence[np.ndarray]]) -> float:

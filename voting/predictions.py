@@ -31,6 +31,12 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.task_ids)
 
+    def subset(self, idx: np.ndarray) -> Predictions:
+        """The rows `idx` (indices or a boolean mask); the cell buffer is shared, not copied."""
+        idx = np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx)
+        return Predictions(self.task_ids[idx], self.test_index[idx], self.tids[idx], self.colors[idx],
+                           self.shapes[idx], self.offsets[idx], self.cells, self.q_halt[idx])
+
     def grid(self, i: int) -> np.ndarray:
         h, w = self.shapes[i]
         return self.cells[self.offsets[i]:self.offsets[i] + h * w].reshape(h, w)
