@@ -1,7 +1,7 @@
 """The README's first command: train a tiny TRM on a CPU, test-time augment, vote, score, report.
 
 Everything lands in one folder (default runs/demo): train/ (the training run), eval/ (the
-evaluation of its final EMA checkpoint over every view of every held-out test input), and
+evaluation of its final checkpoint over every view of every held-out test input), and
 summary.json. A finished training run is reused; an interrupted one resumes.
 """
 
