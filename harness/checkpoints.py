@@ -26,6 +26,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from harness.errors import DataError
 from harness.io import atomic_write, write_json
+from harness.sources import read_json
 from models.config import TRMConfig
 from models.reference import from_reference
 from models.trm import PUZZLE_EMBEDDING_KEY, TRM
@@ -45,7 +46,7 @@ def identifiers_layout(identifiers: list[str]) -> dict[str, Any]:
 
 def read_identifiers(path: str | Path) -> list[str]:
     """A reference identifiers.json: a JSON list of puzzle names, index = puzzle identifier."""
-    data = _read_json(path)
+    data = read_json(Path(path))
     if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
         raise DataError(f"{path}: expected a JSON list of puzzle names (strings)")
     return data
@@ -103,7 +104,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise DataError(f"{directory}: not a checkpoint directory (no {MANIFEST})")
-    manifest = _read_json(path)
+    manifest = read_json(Path(path))
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DataError(f"{path}: not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -190,7 +191,7 @@ def import_reference(
     config_path = " + ".join(str(p) for p in paths)
     merged: dict[str, Any] = {}
     for path in paths:
-        data = _read_json(path)
+        data = read_json(Path(path))
         if not isinstance(data, dict):
             raise DataError(f"{path}: expected a JSON object")
         merged.update(data)
@@ -257,16 +258,6 @@ def _check_identifier_count(identifiers: list[str], config: TRMConfig, where: st
     if len(identifiers) != config.num_puzzle_identifiers:
         raise DataError(f"{where}: {len(identifiers)} puzzle identifiers supplied, the model has "
                         f"{config.num_puzzle_identifiers} puzzle embedding rows")
-
-
-def _read_json(path: str | Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: invalid JSON: {exc}") from None
 
 
 def _file_sha256(path: Path) -> str:
