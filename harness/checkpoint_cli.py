@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -85,6 +84,8 @@ def run_batch_cmd(ckpt: Path, batch_path: Path, out: Path) -> None:
 
     model, _ = load_checkpoint(ckpt)
     result = run_batch(model, load_batch(batch_path))
+    import torch
+
     atomic_write(out, lambda fh: torch.save(result, fh), mode="wb")
     steps, size = result["preds"].shape[:2]
     click.echo(f"wrote {out}: {steps} steps x {size} sequences")
