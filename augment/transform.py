@@ -13,6 +13,7 @@ import numpy as np
 from augment.dihedral import COMPOSE, DIHEDRAL_INVERSE, dihedral
 
 SEPARATOR = "|||"
+BLANK = "<blank>"  # identifier 0: the padding puzzle, no task behind it
 _IDENTITY_COLORS = tuple(range(10))
 
 

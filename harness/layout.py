@@ -26,11 +26,10 @@ from typing import Any
 import numpy as np
 
 from augment.dihedral import COMPOSE, DIHEDRAL_INVERSE, SWAPS_AXES, dihedral, inverse_dihedral
-from augment.transform import SEPARATOR, Transform
+from augment.transform import BLANK, SEPARATOR, Transform
 from harness.errors import DataError, where
 from harness.io import atomic_write, write_json
 
-BLANK = "<blank>"
 RETRIES_PER_AUG = 5  # the reference tries at most 5 * num_aug transforms per task
 MAX_SIDE = 30
 FORMAT = "trm-eval-layout/1"

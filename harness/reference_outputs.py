@@ -14,15 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from augment import parse_name
+from augment.transform import BLANK
 from harness.encoding import decode
 from harness.errors import DataError
 from harness.tasks import TaskSet
 from voting import Predictions
 
 REQUIRED = ("inputs", "puzzle_identifiers", "preds")
-BLANK = "<blank>"
-
-
 def _grid(shapes: np.ndarray, offsets: np.ndarray, cells: np.ndarray, i: int) -> np.ndarray:
     h, w = shapes[i]
     return cells[offsets[i]:offsets[i] + h * w].reshape(h, w)

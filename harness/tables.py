@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.tasks import TaskSet
+from submissions.report_format import pct
 
 
 def progress_bar(console: Console, disable: bool = False) -> Progress:
@@ -18,10 +19,6 @@ def progress_bar(console: Console, disable: bool = False) -> Progress:
     return Progress(*columns, console=console, disable=disable)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
-
-
 def score_table(s: dict[str, Any]) -> Table:
     """The `score` command's summary."""
     table = Table(title=f"Kaggle score of {s['submission']}", show_header=False)
@@ -29,8 +26,8 @@ def score_table(s: dict[str, Any]) -> Table:
     table.add_column(justify="right")
     lo, hi = s["ci95"]
     table.add_row("data set", f"{s['dataset']} (sha256 {s['dataset_hash'][:12]})")
-    table.add_row("score (mean over tasks)", f"{_pct(s['score'])}  [95% CI {_pct(lo)} .. {_pct(hi)}]")
-    table.add_row("test outputs solved", f"{s['outputs_solved']} / {s['outputs']} ({_pct(s['output_score'])})")
+    table.add_row("score (mean over tasks)", f"{pct(s['score'])}  [95% CI {pct(lo)} .. {pct(hi)}]")
+    table.add_row("test outputs solved", f"{s['outputs_solved']} / {s['outputs']} ({pct(s['output_score'])})")
     table.add_row("tasks fully solved", f"{s['tasks_fully_solved']} / {s['tasks']}")
     if s["tasks_missing"]:
         table.add_row("tasks missing (scored 0)", str(s["tasks_missing"]))
@@ -50,9 +47,9 @@ def vote_table(s: dict[str, Any]) -> Table:
     table.add_row("test inputs without predictions (fallback: copy input)", str(s["fallbacks"]))
     for k, v in s.get("pass_at_k", {}).items():
         label = f"pass@{k}" + (" (oracle, not submittable)" if int(k) > 2 else "")
-        table.add_row(label, _pct(v))
+        table.add_row(label, pct(v))
     if "score" in s:
-        table.add_row("Kaggle score of the submission", _pct(s["score"]["score"]))
+        table.add_row("Kaggle score of the submission", pct(s["score"]["score"]))
     table.add_row("submission", s["submission"])
     return table
 
@@ -66,8 +63,8 @@ def baseline_table(results: list[dict[str, Any]], tasks: TaskSet) -> Table:
         s = r.get("score")
         table.add_row(
             r["baseline"], str(r["views"]),
-            _pct(r["pass_at_k"]["1"]) if s else "-",
-            _pct(s["score"]) if s else "-",
+            pct(r["pass_at_k"]["1"]) if s else "-",
+            pct(s["score"]) if s else "-",
             f"{s['outputs_solved']} / {s['outputs']}" if s else "-",
             f"{s['tasks_fully_solved']} / {s['tasks']}" if s else "-",
         )
@@ -86,6 +83,6 @@ def demo_table(r: dict[str, Any]) -> Table:
     for key, label in labels.items():
         s = r["outputs_solved"][key]
         table.add_row(label, f"{s['pass@1']} / {n}", f"{s['pass@2']} / {n}")
-    table.caption = f"Kaggle score of the voted submission: {_pct(r['kaggle_score_voted'])}; " \
+    table.caption = f"Kaggle score of the voted submission: {pct(r['kaggle_score_voted'])}; " \
                     f"total time {r['total_seconds'] / 60:.1f} min"
     return table

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from augment import Transform, parse_name
+from augment.transform import BLANK
 from harness.encoding import encode_grid
 from harness.tasks import TaskSet
-
-BLANK = "<blank>"
 
 
 @dataclass
