@@ -12,6 +12,7 @@ batch g is the same on every rank, worker count and restart: resuming is skippin
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ class BatchSampler:
         if not self.groups:
             raise ValueError("the layout has no training examples")
         self._plans: dict[int, list[list[Example]]] = {}
+        self._starts = [0]  # _starts[e]: the global index of epoch e's first batch (known epochs + 1)
 
     def epoch_plan(self, epoch: int) -> list[list[Example]]:
         """The full batches of an epoch."""
@@ -83,12 +85,15 @@ class BatchSampler:
         return self._plans[epoch]
 
     def position(self, g: int) -> tuple[int, int]:
-        """(epoch, batch within epoch) of global batch g."""
-        epoch = 0
-        while g >= len(self.epoch_plan(epoch)):
-            g -= len(self.epoch_plan(epoch))
-            epoch += 1
-        return epoch, g
+        """(epoch, batch within epoch) of global batch g.
+
+        Epoch lengths vary, so they are planned once each, in order, and remembered: a lookup costs
+        a bisection, not a replay of every earlier epoch (which made long runs slow down as they went).
+        """
+        while self._starts[-1] <= g:
+            self._starts.append(self._starts[-1] + len(self.epoch_plan(len(self._starts) - 1)))
+        epoch = bisect.bisect_right(self._starts, g) - 1
+        return epoch, g - self._starts[epoch]
 
     def examples_per_epoch(self) -> float:
         """Groups x mean examples per puzzle, the mean taken over puzzles as the reference takes it

@@ -98,6 +98,17 @@ def test_loader_encodes_augmented_pairs_as_the_reference(tiny, tmp_path):
     assert torch.equal(half["inputs"], batch["inputs"][4:])
 
 
+def test_batch_positions_match_a_replay_of_every_epoch(tiny, tmp_path):
+    cfg = load_config(tiny)
+    subsets, layout = prepare_data(cfg, tmp_path / "run")
+    sampler = BatchSampler(layout, train_pairs(layout, subsets), 8, seed=0)
+    replay = [(epoch, i) for epoch in range(40) for i in range(len(sampler.epoch_plan(epoch)))]
+    assert len({len(sampler.epoch_plan(e)) for e in range(40)}) > 1  # epochs differ in length
+    fresh = BatchSampler(layout, train_pairs(layout, subsets), 8, seed=0)
+    lookups = [*range(len(replay)), 3, len(replay) - 1, 0]  # forwards, then back (a restart)
+    assert [fresh.position(g) for g in lookups] == [replay[g] for g in lookups]
+
+
 def test_resume_reaches_exactly_the_uninterrupted_loss(tiny, tmp_path):
     cfg = load_config(tiny)
     train(cfg, tmp_path / "straight")
