@@ -327,7 +327,10 @@ def baselines(tasks_spec: str, views: int, seed: int, out_dir: str) -> None:
 def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: bool) -> None:
     """The whole pipeline on a CPU: train a tiny TRM on small ARC-AGI-1 tasks (demonstration pairs
     only), then predict every held-out test input under 8 augmented views, vote, write a
-    submission, score it, and compare with a single view and with copy-input.
+    submission, score it, and compare with a single view and with copy-input in a report.
+
+    A finished training run in OUT is reused and an interrupted one resumes; the run is seeded,
+    so a --fresh rerun on the same machine prints the same numbers.
     """
     import shutil
 
@@ -352,9 +355,8 @@ def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: boo
 
         result = run_demo(cfg, out_dir, on_metrics, on_views)
     console.print(demo_table(result))
-    report = out_dir / "report"
-    console.print(f"Submission: {result['submission']}   checkpoint: {result['checkpoint']}")
-    console.print(f"Summary: {out_dir / 'summary.json'}" + (f"   report: {report}" if report.exists() else ""))
+    console.print(f"Submission: {result['submission']}\nReport:     {result['report']}\n"
+                  f"Checkpoint: {result['checkpoint']}\nSummary:    {out_dir / 'summary.json'}")
 
 
 def _register_optional_groups() -> None:

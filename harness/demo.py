@@ -1,8 +1,10 @@
 """The README's first command: train a tiny TRM on a CPU, test-time augment, vote, score, report.
 
-Everything lands in one folder (default runs/demo): train/ (the training run), eval/ (the
-evaluation of its final checkpoint over every view of every held-out test input), and
-summary.json. A finished training run is reused; an interrupted one resumes.
+Everything lands in one folder (default runs/demo): train/ (the training run), voted/ (the
+evaluation of its final checkpoint over every view of every held-out test input), single-view/
+and copy-input/ (the same test inputs answered by the un-augmented view alone and by copying the
+input: the bars voting must clear), report/ (all three side by side) and summary.json. A finished
+training run is reused; an interrupted one resumes.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from harness.baselines import copy_input, predict_views
 from harness.engine import EngineConfig, merge_chunks
 from harness.evaluate import run_evaluate
 from harness.io import write_json
+from harness.pipeline import vote_to_submission
 from harness.run_config import RunConfig
 from harness.sources import load_tasks, save_kaggle
 from harness.train import checkpoint_dirs, load_subset, train
+from submissions.report import build_report, write_report
 from voting import Predictions, vote
 from voting.vote import correct_ranks
 
@@ -49,9 +53,14 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
                                    out / "tasks" / "demo_challenges.json"))
     truth = tasks.solutions()
     engine = EngineConfig(batch_size=256, chunk_size=4096)
-    summary = run_evaluate(checkpoint, tasks, out / "eval", engine, device=torch.device("cpu"), progress=progress)
-    preds, _ = merge_chunks(out / "eval" / "predictions", summary["views"], engine.chunk_size)
+    summary = run_evaluate(checkpoint, tasks, out / "voted", engine, device=torch.device("cpu"), progress=progress)
+    preds, _ = merge_chunks(out / "voted" / "predictions", summary["views"], engine.chunk_size)
     identity = (preds.tids == 0) & (preds.colors == np.arange(10, dtype=np.uint8)).all(axis=1)
+    bars = {"single-view": preds.subset(identity), "copy-input": predict_views(tasks, copy_input, n_views=1)}
+    for name, bar in bars.items():
+        write_json(out / name / "score.json", vote_to_submission(bar, tasks, out / name / "submission.json"), indent=2)
+    report = write_report(build_report([out / "voted", *(out / name for name in bars)], published=False),
+                          out / "report")
     result = {
         "tasks": len(tasks),
         "test_outputs": sum(len(v) for v in truth.values()),
@@ -61,11 +70,12 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
         "total_seconds": round(time.perf_counter() - start, 1),
         "outputs_solved": {
             "voted": _outputs_solved(preds, truth),
-            "single_view": _outputs_solved(preds.subset(identity), truth),
-            "copy_input": _outputs_solved(predict_views(tasks, copy_input, n_views=1), truth),
+            "single_view": _outputs_solved(bars["single-view"], truth),
+            "copy_input": _outputs_solved(bars["copy-input"], truth),
         },
         "kaggle_score_voted": summary["score"]["score"],
-        "submission": str(out / "eval" / "submission.json"),
+        "submission": str(out / "voted" / "submission.json"),
+        "report": str(report["html"]),
         "checkpoint": str(checkpoint),
     }
     write_json(out / "summary.json", result, indent=2)

@@ -21,12 +21,16 @@ def test_short_demo_end_to_end(tmp_path):
     assert set(solved) == {"voted", "single_view", "copy_input"}
     assert all(0 <= s["pass@1"] <= s["pass@2"] <= summary["test_outputs"] for s in solved.values())
     assert "TRM, voted over all views" in result.output
+    assert "Report:" in result.output and (out / "report" / "report.html").exists()
+    board = (out / "report" / "leaderboard.csv").read_text()
+    assert all(name in board for name in ("voted", "single-view", "copy-input"))
     check = CliRunner().invoke(cli, ["score", summary["submission"], "--solutions", str(tmp_path / "none.json")])
     assert check.exit_code == 1  # a missing solutions file is a clean error
-    report = CliRunner().invoke(cli, ["report", str(out / "eval"), "-o", str(tmp_path / "report")])
-    assert report.exit_code == 0, report.output
-    assert (tmp_path / "report" / "report.html").exists()
-    # A second run reuses the finished training run and gives the same numbers.
-    again = CliRunner().invoke(cli, args)
-    assert again.exit_code == 0, again.output
-    assert json.loads((out / "summary.json").read_text())["outputs_solved"] == solved
+    # A second run reuses the finished training run; a fresh one retrains to the same losses (seeded).
+    losses = [m["train/loss"] for m in map(json.loads, (out / "train" / "metrics.jsonl").read_text().splitlines())]
+    for rerun in (args, [*args, "--fresh"]):
+        again = CliRunner().invoke(cli, rerun)
+        assert again.exit_code == 0, again.output
+        assert json.loads((out / "summary.json").read_text())["outputs_solved"] == solved
+    metrics = (out / "train" / "metrics.jsonl").read_text().splitlines()
+    assert [m["train/loss"] for m in map(json.loads, metrics)] == losses
