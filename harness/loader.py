@@ -62,7 +62,8 @@ class BatchSampler:
         if not self.groups:
             raise ValueError("the layout has no training examples")
         self._plans: dict[int, list[list[Example]]] = {}
-        self._starts = [0]  # _starts[e]: the global index of epoch e's first batch (known epochs + 1)
+        # Epoch _first_epoch + i begins at global batch _starts[i]; the list grows as batches are asked for.
+        self._first_epoch, self._starts = 0, [0]
 
     def epoch_plan(self, epoch: int) -> list[list[Example]]:
         """The full batches of an epoch."""
@@ -87,13 +88,25 @@ class BatchSampler:
     def position(self, g: int) -> tuple[int, int]:
         """(epoch, batch within epoch) of global batch g.
 
-        Epoch lengths vary, so they are planned once each, in order, and remembered: a lookup costs
-        a bisection, not a replay of every earlier epoch (which made long runs slow down as they went).
+        Epoch lengths vary, so each epoch is planned once, in order, and its start remembered: a
+        lookup is a bisection, not a replay of every earlier epoch (which made long runs slow down).
         """
+        if g < self._starts[0]:
+            raise ValueError(f"batch {g} comes before epoch {self._first_epoch}, where this sampler was started")
         while self._starts[-1] <= g:
-            self._starts.append(self._starts[-1] + len(self.epoch_plan(len(self._starts) - 1)))
-        epoch = bisect.bisect_right(self._starts, g) - 1
-        return epoch, g - self._starts[epoch]
+            self._starts.append(self._starts[-1] + len(self.epoch_plan(self._first_epoch + len(self._starts) - 1)))
+        i = bisect.bisect_right(self._starts, g) - 1
+        return self._first_epoch + i, g - self._starts[i]
+
+    def epoch_start(self, g: int) -> tuple[int, int]:
+        """(epoch of global batch g, global index of that epoch's first batch): saved in checkpoints."""
+        epoch, index = self.position(g)
+        return epoch, g - index
+
+    def start_at(self, epoch: int, first_batch: int) -> None:
+        """Continue from a checkpoint's `epoch_start` without planning the epochs before it again
+        (the paper's run has ~100,000 epochs of ~15 ms each to plan)."""
+        self._first_epoch, self._starts = epoch, [first_batch]
 
     def examples_per_epoch(self) -> float:
         """Groups x mean examples per puzzle, the mean taken over puzzles as the reference takes it

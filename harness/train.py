@@ -318,6 +318,7 @@ class Trainer:
             state = {
                 "step": self.step,
                 "batches_consumed": self.batches_consumed,
+                "epoch_start": list(self.sampler.epoch_start(self.batches_consumed)),
                 "world_size": self.d.world,
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
@@ -342,6 +343,8 @@ class Trainer:
         if self.ema is not None and state["ema"] is not None:
             self.ema.shadow = {k: v.to(self.d.device) for k, v in state["ema"].items()}
         self.step, self.batches_consumed = state["step"], state["batches_consumed"]
+        if "epoch_start" in state:
+            self.sampler.start_at(*state["epoch_start"])
         mine = torch.load(directory / f"rank{self.d.rank}.pt", map_location="cpu", weights_only=True)
         self.carries = [_carry_from_dict(c, self.d.device) for c in mine["carries"]]
         _set_rng_state(mine["rng"], self.d.device)

@@ -107,6 +107,15 @@ def test_batch_positions_match_a_replay_of_every_epoch(tiny, tmp_path):
     fresh = BatchSampler(layout, train_pairs(layout, subsets), 8, seed=0)
     lookups = [*range(len(replay)), 3, len(replay) - 1, 0]  # forwards, then back (a restart)
     assert [fresh.position(g) for g in lookups] == [replay[g] for g in lookups]
+    # A resumed sampler starts at a checkpoint's epoch and never plans the epochs before it.
+    resumed = BatchSampler(layout, train_pairs(layout, subsets), 8, seed=0)
+    resumed.start_at(*fresh.epoch_start(100))
+    planned, plan = [], resumed.epoch_plan
+    resumed.epoch_plan = lambda epoch: planned.append(epoch) or plan(epoch)
+    assert [resumed.position(g) for g in range(100, len(replay))] == replay[100:]
+    assert min(planned) == replay[100][0]
+    with pytest.raises(ValueError, match="before epoch"):
+        resumed.position(0)
 
 
 def test_resume_reaches_exactly_the_uninterrupted_loss(tiny, tmp_path):
