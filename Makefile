@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/bench_voting.py $(if $(REF),--reference $(REF))
 	$(BIN)/python bench/bench_model.py $(if $(REF),--reference $(REF))
 	$(BIN)/python bench/bench_layout.py $(if $(REF),--reference $(REF))
+	$(BIN)/python bench/bench_loader.py
 	if [ -d runs/demo/train/checkpoints ]; then $(BIN)/python bench/bench_engine.py --checkpoint $$(ls -d runs/demo/train/checkpoints/step_* | sort -t_ -k2 -n | tail -1) $(if $(REF),--reference $(REF)); fi
 
 runs/concept/arc-agi_concept_challenges.json:
