@@ -1,6 +1,6 @@
 """Inference speed: our engine against the reference evaluation loop, same model, same views.
 
-    python bench/bench_engine.py --checkpoint runs/demo/train/checkpoints/step_2300 --reference /work/ref
+    python bench/bench_engine.py --checkpoint runs/demo/train/checkpoints/step_2750 --reference /work/ref
 
 Views are every (puzzle, test input) of the checkpoint's held-out tasks (the demo's 59 tasks x 8
 views). Timed, alternating to spread machine load alike:

@@ -22,6 +22,7 @@ from harness.engine import EngineConfig, merge_chunks
 from harness.evaluate import run_evaluate
 from harness.io import write_json
 from harness.pipeline import vote_to_submission
+from harness.predictions import write_jsonl
 from harness.run_config import RunConfig
 from harness.sources import load_tasks, save_kaggle
 from harness.train import checkpoint_dirs, load_subset, train
@@ -58,6 +59,7 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     identity = (preds.tids == 0) & (preds.colors == np.arange(10, dtype=np.uint8)).all(axis=1)
     bars = {"single-view": preds.subset(identity), "copy-input": predict_views(tasks, copy_input, n_views=1)}
     for name, bar in bars.items():
+        write_jsonl(bar, out / name / "predictions.jsonl")
         write_json(out / name / "score.json", vote_to_submission(bar, tasks, out / name / "submission.json"), indent=2)
     report = write_report(build_report([out / "voted", *(out / name for name in bars)], published=False),
                           out / "report")

@@ -3,8 +3,9 @@
     {"task_id": "00576224", "test_index": 0, "aug": "t3|||0213456789" | null,
      "grid": [[...]], "q_halt_logit": 1.7}
 
-`grid` is in the augmented frame, as the model produced it; `aug` is the reference's suffix
-(null = identity); `q_halt_logit` is optional. Any codebase can write this and be voted/scored.
+`grid` is in the augmented frame, as the model produced it ([] when it decodes to no grid at
+all); `aug` is the reference's suffix (null = identity); `q_halt_logit` is optional. Any
+codebase can write this and be voted/scored.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from augment import IDENTITY, Transform
 from harness.errors import DataError, where
@@ -44,7 +47,8 @@ def _parse_line(obj: Any, loc: str) -> tuple[str, int, Transform, Any, float | N
         raise DataError(where(loc, f"task {task_id}", f"q_halt_logit must be a number or null, got {q!r}"))
     if "grid" not in obj:
         raise DataError(where(loc, f"task {task_id}", "grid missing"))
-    grid = to_grid(obj["grid"], loc, f"task {task_id}", "grid")
+    # [] is a model output that decodes to nothing: kept (it is a view that voted) but never submitted.
+    grid = np.zeros((0, 0), np.uint8) if obj["grid"] == [] else to_grid(obj["grid"], loc, f"task {task_id}", "grid")
     return task_id, index, transform, grid, q
 
 

@@ -85,6 +85,23 @@ def test_vote_end_to_end_from_jsonl(kaggle_files, tmp_path):
     assert submission["aaaa0001"][0]["attempt_2"] == [[0]]
 
 
+def test_empty_model_outputs_round_trip_through_jsonl_and_are_never_submitted(kaggle_files, tmp_path):
+    from augment import IDENTITY as identity
+    from harness.predictions import read_jsonl, write_jsonl
+    from voting import Predictions
+
+    tasks = load_tasks(kaggle_files)
+    task = tasks[sorted(tasks.tasks)[0]]
+    empty, answer = np.zeros((0, 0), np.uint8), task.test_outputs[0]
+    preds = Predictions.from_rows([task.id] * 3, [0] * 3, [identity] * 3, [empty, empty, answer])
+    back = read_jsonl(write_jsonl(preds, tmp_path / "p.jsonl"), tasks)
+    assert back.shapes.tolist() == preds.shapes.tolist()
+    result = run("vote", tmp_path / "p.jsonl", "--tasks", kaggle_files, "-o", tmp_path / "s.json", "--json")
+    assert result.exit_code == 0, result.output
+    submitted = json.loads((tmp_path / "s.json").read_text())[task.id][0]
+    assert submitted["attempt_1"] == grid_to_list(answer)  # the empty grid won the vote but is skipped
+
+
 def test_baselines_run_through_the_whole_path(kaggle_files, tmp_path):
     result = run("baselines", "--tasks", kaggle_files, "--views", 4, "--out", tmp_path / "demo")
     assert result.exit_code == 0, result.output
