@@ -10,6 +10,7 @@ training run is reused; an interrupted one resumes.
 from __future__ import annotations
 
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ import torch
 
 from harness.baselines import copy_input, predict_views
 from harness.engine import EngineConfig, merge_chunks
+from harness.errors import DataError
 from harness.evaluate import run_evaluate
 from harness.io import write_json
 from harness.pipeline import vote_to_submission
 from harness.predictions import write_jsonl
-from harness.run_config import RunConfig
+from harness.run_config import RunConfig, from_dict
 from harness.sources import load_tasks, save_kaggle
 from harness.train import checkpoint_dirs, load_subset, train
 from submissions.report import build_report, write_report
@@ -43,7 +45,11 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     start = time.perf_counter()
     train_dir = out / "train"
     done = checkpoint_dirs(train_dir)
-    finished = bool(done) and (train_dir / "config.toml").exists() and done[-1][0] >= (cfg.train.max_steps or 0)
+    saved = train_dir / "config.toml"
+    if done and saved.exists() and from_dict(tomllib.loads(saved.read_text()), str(saved)).to_toml() != cfg.to_toml():
+        raise DataError(f"{train_dir}: holds a training run of another config; rerun with --fresh to retrain, "
+                        f"or choose another --out")
+    finished = bool(done) and saved.exists() and done[-1][0] >= (cfg.train.max_steps or 0)
     if not finished:
         train(None if done else cfg, train_dir, resume=bool(done), on_metrics=on_metrics)
     train_seconds = time.perf_counter() - start
