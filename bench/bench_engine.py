@@ -26,7 +26,7 @@ from harness.checkpoints import load_checkpoint
 from harness.encoding import decode
 from harness.engine import EngineConfig, run_chunk
 from harness.evaluate import find_identifiers
-from harness.run_config import from_dict
+from harness.run_config import load_config
 from harness.train import load_subset
 from harness.views import build_views, encode_views
 from voting import Predictions, pass_at_k, vote
@@ -70,10 +70,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "engine_cpu.json")
     args = parser.parse_args()
 
-    import tomllib
-
     cfg_path = args.run_config or args.checkpoint.parents[1] / "config.toml"
-    cfg = from_dict(tomllib.loads(cfg_path.read_text()), str(cfg_path))
+    cfg = load_config(cfg_path)
     tasks = load_subset(cfg.data.subsets[0], cfg.data.max_side)
     identifiers = find_identifiers(args.checkpoint, None)
     model, _ = load_checkpoint(args.checkpoint, identifiers=identifiers)

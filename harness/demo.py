@@ -10,7 +10,6 @@ training run is reused; an interrupted one resumes.
 from __future__ import annotations
 
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from harness.evaluate import run_evaluate
 from harness.io import write_json
 from harness.pipeline import vote_to_submission
 from harness.predictions import write_jsonl
-from harness.run_config import RunConfig, from_dict
+from harness.run_config import RunConfig, load_config
 from harness.sources import load_tasks, save_kaggle
 from harness.train import checkpoint_dirs, load_subset, train
 from submissions.report import build_report, write_report
@@ -46,7 +45,7 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     train_dir = out / "train"
     done = checkpoint_dirs(train_dir)
     saved = train_dir / "config.toml"
-    if done and saved.exists() and from_dict(tomllib.loads(saved.read_text()), str(saved)).to_toml() != cfg.to_toml():
+    if done and saved.exists() and load_config(saved).to_toml() != cfg.to_toml():
         raise DataError(f"{train_dir}: holds a training run of another config; rerun with --fresh to retrain, "
                         f"or choose another --out")
     finished = bool(done) and saved.exists() and done[-1][0] >= (cfg.train.max_steps or 0)

@@ -32,7 +32,7 @@ from harness.errors import DataError
 from harness.io import atomic_write, write_json, write_text
 from harness.layout import Layout, build_layout, load_layout
 from harness.loader import BatchSampler, TrainBatches, train_pairs
-from harness.run_config import RunConfig, from_dict, subset_name, subset_source
+from harness.run_config import RunConfig, load_config, subset_name, subset_source
 from harness.tasks import TaskSet
 from models import TRM, Carry, TRMConfig, act_loss
 from models.optim import AdamATan2, sign_sgd_rows_
@@ -522,14 +522,12 @@ def _truncate_metrics(path: Path, step: int) -> None:
 def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after: int | None = None,
           on_metrics: Callable[[dict[str, float], int], None] | None = None) -> dict[str, Any]:
     """Train into run_dir (or continue it with resume=True). `stop_after` ends early (tests, budgets)."""
-    import tomllib
-
     d = dist_context()
     config_path = run_dir / CONFIG_FILE
     if resume:
         if not config_path.exists():
             raise DataError(f"{run_dir}: no {CONFIG_FILE}; nothing to resume")
-        cfg = from_dict(tomllib.loads(config_path.read_text()), str(config_path))
+        cfg = load_config(config_path)
     elif config_path.exists() and checkpoint_dirs(run_dir):
         raise DataError(f"{run_dir}: already holds a run; use --resume to continue it or choose another --out")
     trainer = setup(cfg, run_dir, d)

@@ -33,7 +33,7 @@ def test_short_demo_end_to_end(tmp_path):
         assert again.exit_code == 0, again.output
         assert json.loads((out / "summary.json").read_text())["outputs_solved"] == solved
     metrics = (out / "train" / "metrics.jsonl").read_text().splitlines()
+    assert [m["train/loss"] for m in map(json.loads, metrics)] == losses
     # A run of another config is never reused silently.
     other = CliRunner().invoke(cli, [*args, "--set", "train.lr=2e-3"])
     assert other.exit_code == 1 and "another config; rerun with --fresh" in other.output
-    assert [m["train/loss"] for m in map(json.loads, metrics)] == losses
