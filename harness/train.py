@@ -251,8 +251,9 @@ class Trainer:
 
     # -- one optimiser step ---------------------------------------------------------------
 
-    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One optimiser step; returns metric sums over the global batch (see `summarise`)."""
+    def train_step(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], float]:
+        """One optimiser step; returns this rank's metric sums (tensors left on the device, so the
+        step does not wait for them; see `window_totals`) and the learning rate used."""
         t = self.cfg.train
         self.step += 1
         self.batches_consumed += 1
@@ -291,9 +292,14 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(model)
 
-        keys = sorted(sums)
-        values = self.d.all_reduce(torch.stack([sums[k] for k in keys])).tolist()
-        return dict(zip(keys, values)) | {"lr": lr}
+        return sums, lr
+
+    def window_totals(self, window: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Metric sums over a logging window and every rank: one collective and one host sync per
+        log line instead of per step."""
+        keys = sorted(window[0])
+        totals = torch.stack([torch.stack([sums[k] for k in keys]) for sums in window]).sum(0)
+        return dict(zip(keys, self.d.all_reduce(totals).tolist()))
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -350,20 +356,16 @@ class Trainer:
         _set_rng_state(mine["rng"], self.d.device)
 
 
-def summarise(window: list[dict[str, float]], global_batch: int) -> dict[str, float]:
-    """Average metric sums over a logging window: losses per example, the rest per halted sequence
+def summarise(totals: dict[str, float], steps: int, global_batch: int) -> dict[str, float]:
+    """Average the metric sums of `steps` steps: losses per example, the rest per halted sequence
     (only sequences that halted are scored, as in the reference; a single step may have none)."""
-    totals: dict[str, float] = {}
-    for sums in window:
-        for k, v in sums.items():
-            if k != "lr":
-                totals[k] = totals.get(k, 0.0) + v
-    count = max(totals.pop("count", 0.0), 1.0)
-    out = {f"train/{k}": v / (global_batch * len(window) if k.endswith("loss") else count) for k, v in totals.items()}
+    count = max(totals.get("count", 0.0), 1.0)
+    out = {f"train/{k}": v / (global_batch * steps if k.endswith("loss") else count)
+           for k, v in totals.items() if k != "count"}
     q_losses = sum(v for k, v in out.items() if k.startswith("train/q_") and k.endswith("_loss"))
     out["train/loss"] = out["train/lm_loss"] + 0.5 * q_losses
     out["train/halted"] = count
-    return {"lr": window[-1]["lr"]} | out
+    return out
 
 
 def _make_optimizer(cfg: RunConfig, model: TRM) -> torch.optim.Optimizer:
@@ -554,16 +556,18 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
     sinks = external_loggers(cfg, run_dir) if d.rank == 0 else []
     start_time, start_step, metrics = time.perf_counter(), trainer.step, {}
     with open(metrics_path, "a") if d.rank == 0 else contextlib.nullcontext() as log:
-        window: list[dict[str, float]] = []
+        window: list[dict[str, torch.Tensor]] = []
         for batch in loader:
             if trainer.step >= last:
                 break
-            window.append(trainer.train_step(batch))
+            sums, lr = trainer.train_step(batch)
+            window.append(sums)
             done = trainer.step == last
             evaluating = t.eval_every and (trainer.step % t.eval_every == 0 or done)
             if trainer.step % t.log_every == 0 or done or evaluating:
                 elapsed = time.perf_counter() - start_time
-                metrics = {"step": trainer.step} | summarise(window, t.global_batch_size)
+                metrics = {"step": trainer.step, "lr": lr} | summarise(trainer.window_totals(window), len(window),
+                                                                     t.global_batch_size)
                 metrics["steps_per_s"] = (trainer.step - start_step) / max(elapsed, 1e-9)
                 metrics["examples_per_s"] = metrics["steps_per_s"] * t.global_batch_size
                 window = []
