@@ -19,9 +19,6 @@ DIHEDRAL_NAMES = (
     "antitranspose",  # fliplr(rot90(k=1))
 )
 DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
-# Transforms that swap height and width.
-SWAPS_AXES = (False, True, False, True, False, False, True, True)
-
 
 # Each transform as (swap the two axes first?, then reverse axis a0?, reverse axis a1?).
 _AS_SWAP_AND_FLIPS = (
@@ -35,6 +32,8 @@ _AS_SWAP_AND_FLIPS = (
     (True, True, True),  # fliplr(rot90)
 )
 _REVERSED = slice(None, None, -1)
+# Transforms that swap height and width.
+SWAPS_AXES = tuple(swap for swap, _, _ in _AS_SWAP_AND_FLIPS)
 
 
 def dihedral(grid: np.ndarray, tid: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
@@ -50,8 +49,10 @@ def dihedral(grid: np.ndarray, tid: int, axes: tuple[int, int] = (0, 1)) -> np.n
         grid = np.swapaxes(grid, a0, a1)
     if flip0 or flip1:
         index = [slice(None)] * grid.ndim
-        index[a0] = _REVERSED if flip0 else index[a0]
-        index[a1] = _REVERSED if flip1 else index[a1]
+        if flip0:
+            index[a0] = _REVERSED
+        if flip1:
+            index[a1] = _REVERSED
         grid = grid[tuple(index)]
     return grid
 

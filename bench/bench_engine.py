@@ -26,7 +26,7 @@ from harness.checkpoints import load_checkpoint
 from harness.encoding import decode
 from harness.engine import EngineConfig, run_chunk
 from harness.evaluate import find_identifiers
-from harness.run_config import load_config
+from harness.run_config import load_config, subset_name
 from harness.train import load_subset
 from harness.views import build_views, encode_views
 from voting import Predictions, pass_at_k, vote
@@ -72,7 +72,8 @@ def main() -> None:
 
     cfg_path = args.run_config or args.checkpoint.parents[1] / "config.toml"
     cfg = load_config(cfg_path)
-    tasks = load_subset(cfg.data.subsets[0], cfg.data.max_side)
+    held_out = next(spec for spec in cfg.data.subsets if subset_name(spec) == cfg.data.test_set)
+    tasks = load_subset(held_out, cfg.data.max_side)
     identifiers = find_identifiers(args.checkpoint, None)
     model, _ = load_checkpoint(args.checkpoint, identifiers=identifiers)
     views = build_views(identifiers, tasks)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from augment import IDENTITY, format_name, random_transform
+from augment.transform import BLANK
 from harness.encoding import decode, encode_grid
 from harness.grids import grid_to_list
 from harness.sources import load_tasks
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def synthesise(tasks, views: int, batch: int, seed: int):
     """Per-view model outputs in the reference's batch format, plus our view table."""
     rng = np.random.default_rng(seed)
-    identifiers = ["<blank>"]
+    identifiers = [BLANK]
     rows = []  # (identifier, task id, test index, transform, input tokens, pred tokens, q)
     for task in tasks:
         transforms = [IDENTITY] + [random_transform(rng) for _ in range(views - 1)]

@@ -46,7 +46,7 @@ def identifiers_layout(identifiers: list[str]) -> dict[str, Any]:
 
 def read_identifiers(path: str | Path) -> list[str]:
     """A reference identifiers.json: a JSON list of puzzle names, index = puzzle identifier."""
-    data = read_json(Path(path))
+    data = read_json(path)
     if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
         raise DataError(f"{path}: expected a JSON list of puzzle names (strings)")
     return data
@@ -104,7 +104,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise DataError(f"{directory}: not a checkpoint directory (no {MANIFEST})")
-    manifest = read_json(Path(path))
+    manifest = read_json(path)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DataError(f"{path}: not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -191,7 +191,7 @@ def import_reference(
     config_path = " + ".join(str(p) for p in paths)
     merged: dict[str, Any] = {}
     for path in paths:
-        data = read_json(Path(path))
+        data = read_json(path)
         if not isinstance(data, dict):
             raise DataError(f"{path}: expected a JSON object")
         merged.update(data)

@@ -27,6 +27,7 @@ import numpy as np
 
 from augment.dihedral import COMPOSE, DIHEDRAL_INVERSE, SWAPS_AXES, dihedral, inverse_dihedral
 from augment.transform import BLANK, SEPARATOR, Transform
+from harness.encoding import COLOR_OFFSET, EOS, PAD, VOCAB_SIZE
 from harness.errors import DataError, where
 from harness.io import atomic_write, write_json
 
@@ -607,8 +608,6 @@ def load_layout(directory: str | Path) -> Layout:
 # ---------------------------------------------------------------------------------------------
 # The reference's .npy dataset.
 
-PAD, EOS, COLOR_OFFSET = 0, 1, 2
-
 
 def export_reference(layout: Layout, subsets: Sequence[tuple[str, Mapping[str, Any]]], out_dir: str | Path) -> Path:
     """Write the dataset the reference builder writes for `layout` (the tasks it was built from).
@@ -675,7 +674,7 @@ def _export_split(layout: Layout, tasks: list[int], examples: list[list], draws:
     for name, values in index.items():
         np.save(directory / f"all__{name}.npy", values.astype(np.int32))
     metadata = {
-        "pad_id": PAD, "ignore_label_id": PAD, "blank_identifier_id": 0, "vocab_size": 10 + COLOR_OFFSET,
+        "pad_id": PAD, "ignore_label_id": PAD, "blank_identifier_id": 0, "vocab_size": VOCAB_SIZE,
         "seq_len": MAX_SIDE * MAX_SIDE, "num_puzzle_identifiers": len(layout), "total_groups": len(groups),
         "mean_puzzle_examples": total / int(n_puzzles.sum()), "total_puzzles": int(n_puzzles.sum()), "sets": ["all"],
     }

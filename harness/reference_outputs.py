@@ -21,6 +21,8 @@ from harness.tasks import TaskSet
 from voting import Predictions
 
 REQUIRED = ("inputs", "puzzle_identifiers", "preds")
+
+
 def _grid(shapes: np.ndarray, offsets: np.ndarray, cells: np.ndarray, i: int) -> np.ndarray:
     h, w = shapes[i]
     return cells[offsets[i]:offsets[i] + h * w].reshape(h, w)

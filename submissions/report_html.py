@@ -141,9 +141,9 @@ def matrix_html(runs: list[Run], matrix: pd.DataFrame, anchor: str) -> str:
         f'<tr><td class="mono"><a href="#{anchor}-{e(task)}">{e(task)}</a></td><td class="num">{outputs}</td>'
         + "".join(_cell(int(v), outputs) for v in values) + "</tr>"
         for (task, outputs), values in zip(some.index, some.to_numpy()))
-    table = f'<table class="matrix"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
     if not rows:
         return f"<h3>Solved matrix</h3><p class=note>No run solves any test output of the {len(matrix)} tasks.</p>"
+    table = f'<table class="matrix"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
     return (f"<h3>Solved matrix</h3><p class=note>Test outputs solved per task and run (✓ all, · none): the "
             f"{len(some)} of {len(matrix)} tasks some run solves, best-solved first; the other "
             f"{len(matrix) - len(some)} are solved by no run (all {len(matrix)} are pictured below).</p>{table}")
