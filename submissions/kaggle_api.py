@@ -77,7 +77,8 @@ def redact(text: str, values: list[str]) -> str:
 
 def username(env: Mapping[str, str] = os.environ) -> str | None:
     """The Kaggle user name (public, used in dataset and kernel ids), if configured."""
-    return env.get("KAGGLE_USERNAME") or _config_file(env).get("username") or None
+    name = env.get("KAGGLE_USERNAME") or _config_file(env).get("username")
+    return name if isinstance(name, str) and name else None
 
 
 def load_api() -> Any:
@@ -91,6 +92,8 @@ def load_api() -> Any:
         raise DataError(f"the Kaggle client is not installed: {INSTALL_HINT}") from None
     except SystemExit:
         raise DataError("Kaggle authentication failed while importing the client (check the credentials)") from None
+    except Exception as exc:  # the import authenticates, and the client raises anything from HTTP errors on
+        raise DataError(f"Kaggle client failed while importing: {redact(str(exc), secrets())}") from None
     api = KaggleApi()
     try:
         api.authenticate()

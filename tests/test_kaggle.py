@@ -142,7 +142,31 @@ def test_bundle_refuses_to_overwrite_a_foreign_folder(world, tmp_path):
     assert (tmp_path / "dataset" / "precious.txt").exists()
 
 
-# -- the kernel -------------------------------------------------------------------------------
+
+def test_a_failed_build_leaves_nothing_half_written_and_can_be_rerun(world, tmp_path, monkeypatch):
+    import harness.kaggle.bundle as bundle
+
+    def build(**kw):
+        return build_bundle(world["ckpt"], tmp_path / "b", KernelSettings(SLUG), BundleIds("tester", "trm-a", "trm-a"),
+                            config=world["root"] / "ttt.toml", download=False, log=lambda _: None, **kw)
+
+    def broken_wheel(dest):
+        raise DataError("wheel failed")
+
+    monkeypatch.setattr(bundle, "build_own_wheel", broken_wheel)
+    with pytest.raises(DataError, match="wheel failed"):
+        build()
+    assert not (tmp_path / "b" / "dataset").exists()
+    assert build(build_wheel=False)["puzzle_identifiers"] >= 1
+    assert (tmp_path / "b" / "dataset" / "trm-kaggle.json").exists()
+
+
+def test_bundle_out_under_a_file_is_a_clean_error(world, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="cannot create the bundle folder"):
+        build_bundle(world["ckpt"], tmp_path / "file" / "x", KernelSettings(SLUG),
+                     BundleIds("tester", "trm-a", "trm-a"), config=world["root"] / "ttt.toml", build_wheel=False,
+                     download=False, log=lambda _: None)
 
 
 def test_rerun_fine_tunes_in_two_stages_and_predicts(world, monkeypatch):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import os
 import re
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.checkpoints import WEIGHTS, check_layout, read_manifest, save_checkpoint
+from harness.checkpoints import MANIFEST, WEIGHTS, check_layout, read_manifest, save_checkpoint
 from harness.errors import DataError
 from harness.evaluate import find_identifiers
 from harness.io import write_json, write_text
@@ -132,6 +133,7 @@ def download_wheels(packages: list[str], dest: Path, python_version: str = PYTHO
 def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_embeddings: bool) -> dict[str, Any]:
     """The checkpoint into dest (manifest, weights, identifiers.json); slimmed to one mean
     embedding row unless `full_embeddings`."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     from models import TRM, TRMConfig
@@ -139,11 +141,13 @@ def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_
 
     manifest = read_manifest(checkpoint)
     check_layout(manifest, identifiers, checkpoint)
-    tensors = load_file(checkpoint / WEIGHTS)
-    if full_embeddings or PUZZLE_EMBEDDING_KEY not in tensors:
+    with safe_open(checkpoint / WEIGHTS, framework="pt") as weights:
+        has_table = PUZZLE_EMBEDDING_KEY in weights.keys()
+    if full_embeddings or not has_table:  # a plain copy: the weights are never read into memory
         shutil.copy2(checkpoint / WEIGHTS, dest / WEIGHTS)
-        shutil.copy2(checkpoint / "manifest.json", dest / "manifest.json")
+        shutil.copy2(checkpoint / MANIFEST, dest / MANIFEST)
     else:
+        tensors = load_file(checkpoint / WEIGHTS)
         table = tensors[PUZZLE_EMBEDDING_KEY]
         tensors[PUZZLE_EMBEDDING_KEY] = table.float().mean(0, keepdim=True).to(table.dtype)
         config = dataclasses.replace(TRMConfig.from_dict(manifest["config"]), num_puzzle_identifiers=1)
@@ -182,13 +186,27 @@ def kernel_metadata(ids: BundleIds, competition: str, accelerator: str | None) -
     return meta | ({"machine_shape": accelerator} if accelerator else {})
 
 
-def _fresh(folder: Path, marker: str) -> None:
-    """Empty `folder` if it is a bundle folder of ours (holds `marker`); refuse anything else."""
-    if folder.exists() and any(folder.iterdir()):
-        if not (folder / marker).exists():
-            raise DataError(f"{folder}: exists and is not a trm-eval bundle folder; choose another -o")
+def _staging(folder: Path, marker: str) -> Path:
+    """An empty folder beside `folder` to build it in. `folder` itself may only be a bundle folder
+    of ours (it holds `marker`), replaced when the build completes; anything else is refused."""
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder}: is a file, not a bundle folder; choose another -o")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).exists():
+        raise DataError(f"{folder}: exists and is not a trm-eval bundle folder; choose another -o")
+    staging = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise DataError(f"{folder.parent}: cannot create the bundle folder here ({exc.strerror or exc})") from None
+    return staging
+
+
+def _replace(staging: Path, folder: Path) -> None:
+    """Put a completed build in place: a failed build never leaves a half-written bundle behind."""
+    if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, folder)
 
 
 def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: BundleIds, *,
@@ -199,9 +217,8 @@ def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: Bun
     """Write DIR/dataset and DIR/kernel; returns what went in (and which wheels are missing)."""
     checkpoint = Path(checkpoint)
     cfg = fine_tuning_config(config, overrides, checkpoint)
-    dataset, kernel = out / "dataset", out / "kernel"
-    _fresh(dataset, MARKER)
-    _fresh(kernel, KERNEL_METADATA)
+    final = {"dataset": out / "dataset", "kernel": out / "kernel"}
+    dataset, kernel = _staging(final["dataset"], MARKER), _staging(final["kernel"], KERNEL_METADATA)
 
     info = write_checkpoint(checkpoint, find_identifiers(checkpoint, identifiers), dataset, full_embeddings)
     write_text(dataset / CONFIG_FILE, cfg.to_toml())
@@ -222,5 +239,8 @@ def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: Bun
 
     shutil.copy2(Path(__file__).with_name("script.py"), kernel / KERNEL_FILE)
     write_json(kernel / KERNEL_METADATA, kernel_metadata(ids, settings.competition, accelerator), indent=2)
-    return {"dataset": str(dataset), "kernel": str(kernel), "dataset_id": ids.dataset, "kernel_id": ids.kernel,
+    _replace(dataset, final["dataset"])
+    _replace(kernel, final["kernel"])
+    return {"dataset": str(final["dataset"]), "kernel": str(final["kernel"]), "dataset_id": ids.dataset,
+            "kernel_id": ids.kernel,
             "wheels": wheels, "missing_packages": missing, **info}

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.errors import DataError
 from harness.kaggle.bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA
+from harness.sources import read_json
 from submissions.kaggle_api import ApiCall, KaggleClient, field_value, redact, status_name
 
 KERNEL_DONE = {"complete", "error", "cancel_requested", "cancel_acknowledged"}
@@ -40,10 +41,7 @@ class Bundle:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
+    data = read_json(path)
     if not isinstance(data, dict) or "id" not in data:
         raise DataError(f"{path}: expected a JSON object with an 'id'")
     return data
@@ -59,6 +57,9 @@ def read_bundle(directory: Path) -> Bundle:
                         f"offline; the client turns internet on when the field is missing)")
     if b.dataset_id not in meta.get("dataset_sources", []):
         raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: dataset_sources lacks the bundle dataset {b.dataset_id}")
+    sources = meta.get("competition_sources")
+    if not isinstance(sources, list) or len(sources) != 1 or not isinstance(sources[0], str):
+        raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: competition_sources must name the one competition")
     if not (b.kernel_dir / meta.get("code_file", KERNEL_FILE)).is_file():
         raise DataError(f"{b.kernel_dir}: the kernel's code_file {meta.get('code_file')} is missing")
     return b

@@ -8,7 +8,6 @@ line can still override each value (tests do).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from harness.errors import DataError
 from harness.io import write_json
 from harness.kaggle.script import MARKER
+from harness.sources import read_json
 
 FORMAT = "trm-eval-kaggle-bundle"
 FORMAT_VERSION = 1
@@ -45,11 +45,8 @@ class KernelSettings:
 
 def read_settings(directory: Path) -> KernelSettings:
     path = Path(directory) / MARKER
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a trm-eval Kaggle bundle ({exc})") from None
-    if raw.get("format") != FORMAT or raw.get("format_version") != FORMAT_VERSION:
+    raw = read_json(path)
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT or raw.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} file")
     known = {f.name for f in dataclasses.fields(KernelSettings)}
     return KernelSettings(**{k: v for k, v in raw.items() if k in known})
