@@ -432,6 +432,27 @@ def evaluate_held_out(trainer: Trainer, max_aug: int | None) -> dict[str, float]
 # Entry point
 
 
+def time_train_step(trainer: Trainer, rows: int, steps: int = 2) -> float:
+    """Seconds of one optimiser step on `rows` rows of the run's own batches: the best of `steps`
+    timed steps after a warm-up step, the device synchronised around each."""
+    def sync() -> None:
+        if trainer.d.device.type == "cuda":
+            torch.cuda.synchronize(trainer.d.device)
+
+    data = trainer.cfg.data
+    batches = TrainBatches(trainer.sampler, data.canvas, 0, 1, 0, data.translate)
+    trainer.accum, trainer.carries = 1, [None]
+    timings = []
+    for g in range(steps + 1):
+        batch = {k: v[:rows] for k, v in batches.batch(g).items() if k != "index"}
+        sync()
+        start = time.perf_counter()
+        trainer.train_step(batch)
+        sync()
+        timings.append(time.perf_counter() - start)
+    return min(timings[1:])
+
+
 def plan(cfg: RunConfig, run_dir: Path, probe_steps: int = 2) -> dict[str, Any]:
     """What a run would do on the hardware found, with a projected duration from timed probe steps.
 
@@ -442,18 +463,7 @@ def plan(cfg: RunConfig, run_dir: Path, probe_steps: int = 2) -> dict[str, Any]:
     d = dist_context()
     trainer = setup(cfg, run_dir, d)
     rows = min(trainer.micro, 8)
-    batches = TrainBatches(trainer.sampler, cfg.data.canvas, 0, 1, 0, cfg.data.translate)
-    trainer.accum = 1
-    trainer.carries = [None]
-    timings = []
-    for g in range(probe_steps + 1):
-        batch = {k: v[:rows] for k, v in batches.batch(g).items() if k != "index"}
-        start = time.perf_counter()
-        trainer.train_step(batch)
-        if d.device.type == "cuda":
-            torch.cuda.synchronize()
-        timings.append(time.perf_counter() - start)
-    per_row = min(timings[1:]) / rows  # the first step pays for warm-up
+    per_row = time_train_step(trainer, rows, probe_steps) / rows
     devices = max(1, torch.cuda.device_count()) if d.device.type == "cuda" else 1
     step_s = per_row * cfg.train.global_batch_size / devices
     return {

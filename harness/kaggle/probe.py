@@ -50,26 +50,14 @@ def seconds_per_step(cfg: RunConfig, run_dir: Path, devices: int) -> tuple[float
     """Time two micro-batch steps of the real model (after a warm-up step) and scale to one
     optimiser step: global / devices / micro micro-batches on each device, in parallel. Also
     builds the layout into run_dir/layout. Returns (seconds per step, the config's step count)."""
-    from harness.loader import TrainBatches
-    from harness.train import dist_context, setup
+    from harness.train import dist_context, setup, time_train_step
 
-    d = dist_context()
-    trainer = setup(cfg, run_dir, d)
-    micro = trainer.micro
-    batches = TrainBatches(trainer.sampler, cfg.data.canvas, 0, 1, 0, cfg.data.translate)
-    trainer.accum, trainer.carries = 1, [None]
-    timings = []
-    for g in range(3):
-        batch = {k: v[:micro] for k, v in batches.batch(g).items() if k != "index"}
-        _sync(d.device)
-        start = time.perf_counter()
-        trainer.train_step(batch)
-        _sync(d.device)
-        timings.append(time.perf_counter() - start)
-    total = trainer.total_steps
+    trainer = setup(cfg, run_dir, dist_context())
+    micro, total = trainer.micro, trainer.total_steps
+    step_s = time_train_step(trainer, micro)
     del trainer
     _release()
-    return min(timings[1:]) * cfg.train.global_batch_size / devices / micro, total
+    return step_s * cfg.train.global_batch_size / devices / micro, total
 
 
 def seconds_per_view(checkpoint: Path, views: Views, tasks: TaskSet, batch_size: int) -> float:
