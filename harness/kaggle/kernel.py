@@ -31,6 +31,9 @@ from harness.tasks import TaskSet
 
 REPORT = "trm-kaggle-report.json"
 RERUN_ENV = "KAGGLE_IS_COMPETITION_RERUN"
+# Bundle settings a kernel run may override from its command line, with their types.
+OVERRIDES = {"competition": str, "time_budget_hours": float, "placeholder_hours": float, "margin_minutes": float,
+             "startup_seconds": float, "freeze_fraction": float, "max_aug": int, "predict_batch_size": int}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,10 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mode", choices=("auto", "rerun", "placeholder"), default="auto",
                    help=f"auto: a rerun when {RERUN_ENV} is set")
     p.add_argument("--devices", type=int, help="GPUs to use (default: every visible one)")
-    for name, kind in (("competition", str), ("time-budget-hours", float), ("placeholder-hours", float),
-                       ("margin-minutes", float), ("startup-seconds", float), ("freeze-fraction", float),
-                       ("max-aug", int), ("predict-batch-size", int)):
-        p.add_argument(f"--{name}", type=kind, help="override the bundle's setting")
+    for name, kind in OVERRIDES.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, help="override the bundle's setting")
     return p.parse_args(argv)
 
 
@@ -182,23 +183,24 @@ def finish(out: Path, tasks: TaskSet, challenges: Path, rerun: bool, report: Rep
     """Validate the final file (rewriting the fallback if it somehow is not valid) and report."""
     from submissions import build_submission, read_submission, score_submission, validate_submission, write_submission
 
-    problems = validate_submission(read_submission(out), tasks.test_counts(), tasks.name, str(out))
+    submission = read_submission(out)
+    problems = validate_submission(submission, tasks.test_counts(), tasks.name, str(out))
     if problems:
         report.note(f"{out} invalid ({problems[0]}): rewriting the fallback")
         write_submission(build_submission(tasks, {}), out)
-    report.data["valid"] = not validate_submission(read_submission(out), tasks.test_counts(), tasks.name)
+        submission = read_submission(out)
+        problems = validate_submission(submission, tasks.test_counts(), tasks.name)
+    report.data["valid"] = not problems
     truth = None if rerun else placeholder_truth(challenges, tasks)
     if truth is not None:
-        score = score_submission(read_submission(out), truth, tasks.name, tasks.hash)
+        score = score_submission(submission, truth, tasks.name, tasks.hash)
         report.data["placeholder_score"] = score.score
         report.note(f"placeholder score: {score.score:.4f} ({score.outputs_solved}/{score.outputs_total} outputs)")
 
 
 def _settings(args: argparse.Namespace) -> KernelSettings:
     settings = read_settings(args.bundle)
-    overrides = {name: getattr(args, name) for name in ("competition", "time_budget_hours", "placeholder_hours",
-                                                        "margin_minutes", "startup_seconds", "freeze_fraction",
-                                                        "max_aug", "predict_batch_size")}
+    overrides = {name: getattr(args, name) for name in OVERRIDES}
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
