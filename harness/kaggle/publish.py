@@ -166,10 +166,15 @@ def submit(client: KaggleClient, competition: str, kernel: str, version: int | N
     result: dict[str, Any] = {"competition": competition, "kernel": kernel, "version": version, "ref": ref,
                               "status": None, "public_score": None}
 
+    if not ref:
+        echo("the client returned no submission ref: following the competition's newest submission instead")
+
     def latest() -> Any:
+        """Our submission's row: the one with our ref (None until it is listed, never another
+        submission's), or the newest row when the client gave no ref."""
         rows = client.call(calls["submissions"]) or []
-        mine = [r for r in rows if ref and str(field_value(r, "ref")) == str(ref)]
-        return (mine or rows or [None])[0]
+        mine = [r for r in rows if str(field_value(r, "ref")) == str(ref)] if ref else rows[:1]
+        return mine[0] if mine else None
 
     def submission_status() -> str:
         row = latest()
