@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.checkpoints import load_checkpoint
-from harness.encoding import decode
-from harness.engine import EngineConfig, run_chunk
-from harness.evaluate import find_identifiers
-from harness.run_config import load_config, subset_name
-from harness.train import load_subset
-from harness.views import build_views, encode_views
+from harness.config import load_config, subset_name
+from harness.data.encoding import decode
+from harness.data.views import build_views, encode_views
+from harness.infer.checkpoints import load_checkpoint
+from harness.infer.engine import EngineConfig, run_chunk
+from harness.infer.evaluate import find_identifiers
+from harness.train.trainer import load_subset
 from voting import Predictions, pass_at_k, vote
 
 RESULTS = Path(__file__).resolve().parent / "results"

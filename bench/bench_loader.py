@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.loader import BatchSampler, TrainBatches, train_pairs
-from harness.run_config import RunConfig, load_config
-from harness.train import prepare_data
+from harness.config import RunConfig, load_config
+from harness.data.loader import BatchSampler, TrainBatches, train_pairs
+from harness.train.trainer import prepare_data
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -22,9 +22,9 @@ import numpy as np
 
 from augment import IDENTITY, format_name, random_transform
 from augment.transform import BLANK
-from harness.encoding import decode, encode_grid
-from harness.grids import grid_to_list
-from harness.sources import load_tasks
+from harness.core.grids import grid_to_list
+from harness.core.sources import load_tasks
+from harness.data.encoding import decode, encode_grid
 from submissions import build_submission
 from voting import Predictions, vote
 

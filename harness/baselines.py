@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from augment import IDENTITY, Transform, dihedral, random_transform
-from harness.tasks import Task, TaskSet
+from harness.core.tasks import Task, TaskSet
 from voting import Predictions
 
 Predictor = Callable[[list[tuple[np.ndarray, np.ndarray]], np.ndarray], np.ndarray]

@@ -18,16 +18,16 @@ import numpy as np
 import torch
 
 from harness.baselines import copy_input, predict_views
-from harness.engine import EngineConfig, merge_chunks
-from harness.errors import DataError
-from harness.evaluate import run_evaluate
-from harness.io import write_json
+from harness.config import RunConfig, load_config
+from harness.core.errors import DataError
+from harness.core.io import write_json
+from harness.core.sources import load_tasks, save_kaggle
+from harness.infer.engine import EngineConfig, merge_chunks
+from harness.infer.evaluate import run_evaluate
 from harness.pipeline import vote_to_submission
-from harness.predictions import write_jsonl
-from harness.run_config import RunConfig, load_config
-from harness.sources import load_tasks, save_kaggle
-from harness.train import checkpoint_dirs, load_subset, train
-from submissions.report import build_report, write_report
+from harness.predictions.jsonl import write_jsonl
+from harness.train.trainer import checkpoint_dirs, load_subset, train
+from submissions.report.build import build_report, write_report
 from voting import Predictions, vote
 from voting.vote import correct_ranks
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.baselines import BASELINES, predict_views
-from harness.grids import grid_to_list
-from harness.io import atomic_write, write_json
-from harness.predictions import write_jsonl
-from harness.tasks import TaskSet
+from harness.core.grids import grid_to_list
+from harness.core.io import atomic_write, write_json
+from harness.core.tasks import TaskSet
+from harness.predictions.jsonl import write_jsonl
 from submissions import build_submission, score_submission, write_submission
 from voting import Candidates, Predictions, pass_at_k, vote
 from voting.vote import PASS_KS, SUBMITTED_K

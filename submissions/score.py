@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.grids import grid_problem
+from harness.core.grids import grid_problem
 from submissions.validate import ATTEMPT_KEYS
 
 BOOTSTRAP_SAMPLES = 10_000

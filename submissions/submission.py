@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import DataError
-from harness.grids import grid_to_list
-from harness.io import write_json
-from harness.tasks import TaskSet
+from harness.core.errors import DataError
+from harness.core.grids import grid_to_list
+from harness.core.io import write_json
+from harness.core.tasks import TaskSet
 
 N_ATTEMPTS = 2
 
@@ -50,7 +50,7 @@ def write_submission(submission: Submission, path: str | Path) -> Path:
 
 def read_submission(path: str | Path) -> dict[str, Any]:
     """Load a submission file as raw JSON (validation reports what is wrong inside it)."""
-    from harness.sources import read_json
+    from harness.core.sources import read_json
 
     raw = read_json(Path(path))
     if not isinstance(raw, dict):

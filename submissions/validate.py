@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.grids import grid_problem
+from harness.core.grids import grid_problem
 
 ATTEMPT_KEYS = ("attempt_1", "attempt_2")
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from harness.checkpoint_cli import checkpoint
-from harness.cli import UserFacingGroup
+from harness.cli.checkpoint import checkpoint
+from harness.cli.main import UserFacingGroup
 from models import TRM, TRMConfig
 from models.reference import to_reference
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.checkpoints import (
+from harness.core.errors import DataError
+from harness.infer.checkpoints import (
     MANIFEST,
     WEIGHTS,
     identifiers_layout,
@@ -21,7 +22,6 @@ from harness.checkpoints import (
     save_checkpoint,
     tensor_counts,
 )
-from harness.errors import DataError
 from models import TRM, TRMConfig
 from models.reference import to_reference
 

@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from augment import random_transform
-from harness.cli import cli
-from harness.grids import grid_to_list
-from harness.sources import load_tasks
+from harness.cli.main import cli
+from harness.core.grids import grid_to_list
+from harness.core.sources import load_tasks
 from submissions import build_submission, write_submission
 
 
@@ -87,7 +87,7 @@ def test_vote_end_to_end_from_jsonl(kaggle_files, tmp_path):
 
 def test_empty_model_outputs_round_trip_through_jsonl_and_are_never_submitted(kaggle_files, tmp_path):
     from augment import IDENTITY as identity
-    from harness.predictions import read_jsonl, write_jsonl
+    from harness.predictions.jsonl import read_jsonl, write_jsonl
     from voting import Predictions
 
     tasks = load_tasks(kaggle_files)

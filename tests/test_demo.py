@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from harness.cli import cli
+from harness.cli.main import cli
 from tests.test_train import TINY
 
 

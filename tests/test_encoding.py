@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness.encoding import EOS, PAD, decode, decode_grid, decode_shapes, encode_grid
+from harness.data.encoding import EOS, PAD, decode, decode_grid, decode_shapes, encode_grid
 
 grids = st.tuples(st.integers(1, 30), st.integers(1, 30)).flatmap(
     lambda shape: arrays(np.uint8, shape, elements=st.integers(0, 9)))

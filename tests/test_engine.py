@@ -9,11 +9,11 @@ import torch
 from click.testing import CliRunner
 
 from augment import format_name, random_transform
-from harness.checkpoints import save_checkpoint
-from harness.cli import cli
-from harness.engine import EngineConfig, merge_chunks, predict, run_chunk
-from harness.sources import load_tasks
-from harness.views import build_views, encode_views
+from harness.cli.main import cli
+from harness.core.sources import load_tasks
+from harness.data.views import build_views, encode_views
+from harness.infer.checkpoints import save_checkpoint
+from harness.infer.engine import EngineConfig, merge_chunks, predict, run_chunk
 from models import TRM, TRMConfig
 
 CANVAS = 4

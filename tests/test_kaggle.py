@@ -14,9 +14,11 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
 
-from harness.checkpoints import save_checkpoint
-from harness.cli import cli
-from harness.errors import DataError
+from harness.cli.main import cli
+from harness.config import load_config
+from harness.core.errors import DataError
+from harness.infer.checkpoints import save_checkpoint
+from harness.kaggle import api as kaggle_api
 from harness.kaggle.budget import plan_budget
 from harness.kaggle.bundle import BundleIds, build_bundle
 from harness.kaggle.kernel import main as kernel_main
@@ -24,9 +26,8 @@ from harness.kaggle.publish import push, read_bundle, submit
 from harness.kaggle.script import find_challenges, run_with_deadline
 from harness.kaggle.settings import KernelSettings
 from harness.kaggle.stages import fit_batch
-from harness.run_config import load_config
 from models import TRM, TRMConfig
-from submissions import kaggle_api, validate_submission
+from submissions import validate_submission
 from tests.conftest import make_task
 
 SLUG = "arc-prize-2025"

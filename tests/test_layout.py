@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import harness.layout as layout_module
+import harness.data.layout as layout_module
 from augment import Transform, dihedral, parse_name
-from harness.errors import DataError
-from harness.layout import _LegacyDraws, build_layout, export_reference, load_layout, puzzle_hash
+from harness.core.errors import DataError
+from harness.data.layout import _LegacyDraws, build_layout, export_reference, load_layout, puzzle_hash
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CONCEPT = SHARED / "data" / "conceptarc"

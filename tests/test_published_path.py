@@ -6,8 +6,8 @@ import json
 import torch
 from click.testing import CliRunner
 
-from harness.cli import cli
-from harness.sources import load_tasks
+from harness.cli.main import cli
+from harness.core.sources import load_tasks
 from models import TRM, TRMConfig
 from models.reference import to_reference
 

@@ -8,11 +8,11 @@ import torch
 from click.testing import CliRunner
 
 from augment import format_name, random_transform
-from harness.cli import cli
-from harness.encoding import encode_grid
-from harness.errors import DataError
-from harness.reference_outputs import read_reference_outputs
-from harness.sources import load_tasks
+from harness.cli.main import cli
+from harness.core.errors import DataError
+from harness.core.sources import load_tasks
+from harness.data.encoding import encode_grid
+from harness.predictions.reference import read_reference_outputs
 from voting import vote
 
 

@@ -15,18 +15,18 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import cli
-from harness.io import write_json
+from harness.cli.main import cli
+from harness.core.io import write_json
+from harness.core.sources import load_tasks
+from harness.core.tasks import TaskSet
 from harness.pipeline import run_baselines
-from harness.sources import load_tasks
-from harness.tasks import TaskSet
+from harness.predictions.shards import COLUMNS
 from submissions import build_submission, write_submission
-from submissions.compare import compare_runs, mcnemar_exact
-from submissions.pictures import ARC_PALETTE, grid_png
-from submissions.report import build_report
-from submissions.report_curves import steps_curve, views_curve
-from submissions.report_predictions import COLUMNS
-from submissions.report_runs import load_runs
+from submissions.report.build import build_report
+from submissions.report.compare import compare_runs, mcnemar_exact
+from submissions.report.curves import steps_curve, views_curve
+from submissions.report.pictures import ARC_PALETTE, grid_png
+from submissions.report.runs import load_runs
 
 CHROMIUM = Path("/usr/bin/chromium")
 N_TASKS = 40
@@ -90,8 +90,8 @@ def demo_runs(tmp_path_factory) -> tuple[TaskSet, Path]:
 
 def engine_run(runs: Path, tasks: TaskSet) -> None:
     """`engine`: the symmetry run's files, its views as an engine shard with two recorded steps."""
-    from harness.predictions import read_jsonl
-    from submissions.report_curves import view_correct
+    from harness.predictions.jsonl import read_jsonl
+    from submissions.report.curves import view_correct
 
     target = runs / "engine"
     shutil.copytree(runs / "symmetry", target)

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import DataError
-from harness.sources import BUILTIN_SETS, load_solutions, load_tasks
+from harness.core.errors import DataError
+from harness.core.sources import BUILTIN_SETS, load_solutions, load_tasks
 from tests.conftest import make_task
 
 

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from harness.grids import grid_to_list
-from harness.sources import BUILTIN_SETS, load_tasks
+from harness.core.grids import grid_to_list
+from harness.core.sources import BUILTIN_SETS, load_tasks
 from submissions import build_submission, read_submission, score_submission, validate_submission, write_submission
 
 

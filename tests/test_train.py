@@ -15,10 +15,10 @@ import torch
 from safetensors.torch import load_file
 
 from augment import Transform
-from harness.encoding import decode_grid
-from harness.loader import IGNORE_LABEL, BatchSampler, TrainBatches, train_pairs
-from harness.run_config import load_config
-from harness.train import checkpoint_dirs, prepare_data, train
+from harness.config import load_config
+from harness.data.encoding import decode_grid
+from harness.data.loader import IGNORE_LABEL, BatchSampler, TrainBatches, train_pairs
+from harness.train.trainer import checkpoint_dirs, prepare_data, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = """
@@ -197,7 +197,7 @@ def test_fine_tune_onto_new_tasks_starts_from_the_mean_embedding(tiny, tmp_path)
 
 
 def test_bad_config_is_a_one_line_error(tiny):
-    from harness.errors import DataError
+    from harness.core.errors import DataError
 
     with pytest.raises(DataError, match=r"\[train\]: lr = 'fast' should be float"):
         load_config(tiny, ["train.lr=fast"])

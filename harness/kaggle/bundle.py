@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.checkpoints import MANIFEST, WEIGHTS, check_layout, read_manifest, save_checkpoint
-from harness.errors import DataError
-from harness.evaluate import find_identifiers
-from harness.io import write_json, write_text
+from harness.config import RunConfig, load_config
+from harness.core.errors import DataError
+from harness.core.io import write_json, write_text
+from harness.infer.checkpoints import MANIFEST, WEIGHTS, check_layout, read_manifest, save_checkpoint
+from harness.infer.evaluate import find_identifiers
 from harness.kaggle.script import MARKER
 from harness.kaggle.settings import CONFIG_FILE, KernelSettings
-from harness.run_config import RunConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "configs" / "kaggle-ttt.toml"

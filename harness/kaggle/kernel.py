@@ -22,12 +22,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.errors import DataError
-from harness.io import write_json
+from harness.core.errors import DataError
+from harness.core.io import write_json
+from harness.core.tasks import TaskSet
 from harness.kaggle.budget import plan_budget, steps_within
 from harness.kaggle.script import SUBMISSION, find_challenges, log
 from harness.kaggle.settings import KernelSettings, read_settings
-from harness.tasks import TaskSet
 
 REPORT = "trm-kaggle-report.json"
 RERUN_ENV = "KAGGLE_IS_COMPETITION_RERUN"
@@ -88,10 +88,10 @@ class Kernel:
 def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     """Probe, budget, fine-tune in two stages, predict, vote into work/submission.json.
     Returns the vote summary, or None when nothing could be predicted."""
+    from harness.config import load_config
     from harness.kaggle.probe import measure
     from harness.kaggle.stages import fit_batch, predict_stage, stage_config, train_stage, usable_devices, vote_chunks
-    from harness.run_config import load_config
-    from harness.train import load_subset
+    from harness.train.trainer import load_subset
 
     s = k.settings
     if k.left() <= s.startup_seconds:
@@ -171,7 +171,7 @@ def placeholder_truth(challenges: Path, tasks: TaskSet) -> dict[str, list] | Non
     path = challenges.with_name("arc-agi_evaluation_solutions.json")
     if not path.is_file():
         return None
-    from harness.sources import load_solutions
+    from harness.core.sources import load_solutions
 
     truth = load_solutions(path)
     if not all(t.id in truth and len(truth[t.id]) == len(t.test_inputs) for t in tasks):
@@ -212,7 +212,7 @@ def _visible_gpus() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 once a valid submission.json is written (always, unless the test tasks cannot be read)."""
-    from harness.sources import load_tasks
+    from harness.core.sources import load_tasks
     from submissions import build_submission, write_submission
 
     args = parse_args(argv)

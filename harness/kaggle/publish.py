@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import DataError
+from harness.core.errors import DataError
+from harness.core.sources import read_json
+from harness.kaggle.api import ApiCall, KaggleClient, field_value, redact, status_name
 from harness.kaggle.bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA
-from harness.sources import read_json
-from submissions.kaggle_api import ApiCall, KaggleClient, field_value, redact, status_name
 
 KERNEL_DONE = {"complete", "error", "cancel_requested", "cancel_acknowledged"}
 SUBMISSION_DONE = {"complete", "error"}

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import DataError
-from harness.io import write_json
+from harness.core.errors import DataError
+from harness.core.io import write_json
+from harness.core.sources import read_json
 from harness.kaggle.script import MARKER
-from harness.sources import read_json
 
 FORMAT = "trm-eval-kaggle-bundle"
 FORMAT_VERSION = 1

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.io import write_text
+from harness.config import RunConfig
+from harness.core.io import write_text
+from harness.core.tasks import TaskSet
 from harness.kaggle.script import log, run_with_deadline
-from harness.run_config import RunConfig
-from harness.tasks import TaskSet
 
 LOG_TAIL_LINES = 25
 
@@ -111,7 +111,7 @@ def train_stage(name: str, base: RunConfig, challenges: Path, init_from: Path, s
                 work: Path, layout_from: Path, devices: int, deadline: float) -> StageResult:
     """Run one fine-tuning stage in a child process; on a GPU out-of-memory error, retry with
     half the micro-batch (gradient accumulation keeps the global batch)."""
-    from harness.train import checkpoint_dirs
+    from harness.train.trainer import checkpoint_dirs
 
     local = base.train.global_batch_size // devices
     micro = base.train.micro_batch_size or local
@@ -166,7 +166,7 @@ def predict_stage(checkpoint: Path, challenges: Path, out_dir: Path, work: Path,
 def vote_chunks(pred_dir: Path, tasks: TaskSet, out: Path) -> dict[str, Any] | None:
     """Vote over every finished prediction chunk (a stopped run leaves some) into a complete
     submission at `out`; test inputs without predictions get the fallback. None if no chunk."""
-    from harness.engine import load_chunk
+    from harness.infer.engine import load_chunk
     from harness.pipeline import vote_to_submission
     from voting import Predictions
 

@@ -1,0 +1,95 @@
+"""Paired comparison of two runs on the same tasks: is B's score different from A's, beyond chance?
+
+- Exact McNemar test **per test output**: an output is solved or not (either attempt equals the
+  truth), which is the binary outcome McNemar needs; per-task scores are fractions for tasks with
+  several outputs. Only discordant outputs carry information: under "no difference", an output
+  solved by exactly one run is equally likely to be A's or B's, so the count solved only by B is
+  Binomial(discordant, 1/2) (scipy.stats.binomtest, two-sided).
+- Bootstrap interval for the difference of Kaggle scores (B - A, mean over tasks), resampling
+  tasks with both runs paired, seeded like Score.interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from harness.core.errors import DataError
+from submissions.report.runs import Run
+from submissions.score import BOOTSTRAP_SAMPLES
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    dataset: str
+    dataset_hash: str
+    tasks: int
+    outputs: int
+    score_a: float
+    score_b: float
+    difference: float  # score_b - score_a
+    ci95: tuple[float, float]  # bootstrap over tasks
+    only_a: int  # test outputs solved by A but not B
+    only_b: int
+    p_value: float  # exact two-sided McNemar on test outputs
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < self.alpha
+
+    @property
+    def verdict(self) -> str:
+        """One line for people."""
+        test = f"McNemar exact p = {self.p_value:.3g} on {self.only_a + self.only_b} discordant test outputs"
+        if not self.significant:
+            return f"No significant difference between {self.a} and {self.b}: {self.b} - {self.a} = " \
+                   f"{self._points(1)}; {test}."
+        b_better = self.only_b > self.only_a
+        better, worse = (self.b, self.a) if b_better else (self.a, self.b)
+        return f"{better} is better than {worse}: {self._points(1 if b_better else -1)}; {test}."
+
+    def _points(self, sign: int) -> str:
+        """The score difference (sign 1: B - A, -1: A - B) with its interval, in percentage points."""
+        lo, hi = sorted(sign * x for x in self.ci95)
+        return f"{100 * sign * self.difference:+.2f} points (95% CI {100 * lo:+.2f} to {100 * hi:+.2f})"
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"significant": self.significant, "verdict": self.verdict}
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts (1.0 when there are none)."""
+    from scipy.stats import binomtest
+
+    n = only_a + only_b
+    return 1.0 if n == 0 else float(binomtest(only_b, n, 0.5).pvalue)
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of mean(b - a) over tasks resampled with replacement."""
+    diff = b - a
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), (BOOTSTRAP_SAMPLES, len(diff)))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def compare_runs(a: Run, b: Run, alpha: float = 0.05) -> Comparison:
+    """Compare B against A; both must have been scored on the same task set (same hash)."""
+    if a.tasks.hash != b.tasks.hash:
+        raise DataError(f"{a.path} was scored on {a.tasks.name} (sha256 {a.tasks.hash[:12]}) and {b.path} on "
+                        f"{b.tasks.name} (sha256 {b.tasks.hash[:12]}): a paired comparison needs the same tasks")
+    solved_a, solved_b = a.outputs["solved"].to_numpy(), b.outputs["solved"].to_numpy()
+    only_a, only_b = int((solved_a & ~solved_b).sum()), int((solved_b & ~solved_a).sum())
+    score_a = a.pass2.per_task["score"].to_numpy(float)
+    score_b = b.pass2.per_task["score"].to_numpy(float)
+    return Comparison(
+        a=a.name, b=b.name, dataset=a.tasks.name, dataset_hash=a.tasks.hash, tasks=len(score_a),
+        outputs=len(solved_a), score_a=float(score_a.mean()), score_b=float(score_b.mean()),
+        difference=float(score_b.mean() - score_a.mean()), ci95=paired_bootstrap(score_a, score_b),
+        only_a=only_a, only_b=only_b, p_value=mcnemar_exact(only_a, only_b), alpha=alpha,
+    )
