@@ -22,13 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.config import load_config, subset_name
+from harness.config import EngineConfig, load_config
 from harness.data.encoding import decode
+from harness.data.subsets import load_subset, subset_name
 from harness.data.views import build_views, encode_views
-from harness.infer.checkpoints import load_checkpoint
-from harness.infer.engine import EngineConfig, run_chunk
-from harness.infer.evaluate import find_identifiers
-from harness.train.trainer import load_subset
+from harness.infer.checkpoints import find_identifiers, load_checkpoint
+from harness.infer.engine import run_chunk
 from voting import Predictions, pass_at_k, vote
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -55,7 +55,8 @@ def load_subsets(task_set: str, concept: Path) -> tuple[list[tuple[str, dict]], 
 
 def run_ours(args: argparse.Namespace) -> None:
     """Child: build and save our layout (and export the dataset), print the phase times."""
-    from harness.data.layout import build_layout, export_reference
+    from harness.data.export import export_reference
+    from harness.data.layout import build_layout
 
     subsets, test_set = load_subsets(args.tasks, args.concept)
     times = {}

@@ -1,4 +1,5 @@
-"""Training run configuration: TOML presets in configs/, `--set key=value` overrides, validation."""
+"""Run configuration: TOML presets in configs/, `--set key=value` overrides, and the one schema
+([data], [model], [train], [predict]) that checks every key and value before any work starts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError
+from harness.core.schema import read_section, setting, toml_section
+from harness.data.subsets import subset_name
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SECTIONS = ("data", "model", "train", "predict")
+MAX_CANVAS = 64  # seq_len = canvas**2; ARC grids need at most 30
+MAX_NUM_AUG = 100_000  # augmentations per task; the paper uses 1,000 (876,406 identifiers, ~1.8 GB of embeddings)
+LOSS_TYPES = ("stablemax_cross_entropy", "softmax_cross_entropy")
 
 
 @dataclass
@@ -22,72 +29,72 @@ class DataConfig:
     the subset whose test pairs are held out (all other pairs are trained on).
     """
 
-    subsets: list[str] = field(default_factory=lambda: ["arc-agi-1/training", "arc-agi-1/evaluation"])
+    subsets: list[str] = setting(["arc-agi-1/training", "arc-agi-1/evaluation"])
     test_set: str = "arc-agi-1/evaluation"
-    num_aug: int = 1000
-    seed: int = 42
-    canvas: int = 30
-    max_side: int = 30  # keep only tasks whose every grid fits in max_side x max_side
+    num_aug: int = setting(1000, low=0, high=MAX_NUM_AUG)
+    seed: int = setting(42, low=0, high=2**32 - 1)
+    canvas: int = setting(30, low=1, high=MAX_CANVAS)
+    max_side: int = setting(30, low=1, high=30)  # keep only tasks whose every grid fits in max_side x max_side
     translate: bool = True
 
 
 @dataclass
 class TrainConfig:
-    global_batch_size: int = 768
-    micro_batch_size: int = 0  # rows per forward on one rank; 0 = all of its share (no accumulation)
-    epochs: int = 100000  # the reference's unit: one pass over the groups (tasks)
-    max_steps: int = 0  # 0 = derived from epochs as the reference does
-    optimizer: str = "adam_atan2"  # or "adamw"
-    lr: float = 1e-4
-    lr_min_ratio: float = 1.0  # cosine decay floor; 1.0 = constant after warm-up (the paper)
-    lr_warmup_steps: int = 2000
-    beta1: float = 0.9
-    beta2: float = 0.95
-    weight_decay: float = 0.1
-    puzzle_emb_lr: float = 1e-2
-    puzzle_emb_weight_decay: float = 0.1
-    loss_type: str = "stablemax_cross_entropy"
+    global_batch_size: int = setting(768, low=1)
+    micro_batch_size: int = setting(0, low=0)  # rows per forward on one rank; 0 = all of its share
+    epochs: int = setting(100000, low=1)  # the reference's unit: one pass over the groups (tasks)
+    max_steps: int = setting(0, low=0)  # 0 = derived from epochs as the reference does
+    optimizer: str = setting("adam_atan2", choices=("adam_atan2", "adamw"))
+    lr: float = setting(1e-4, low=0.0)
+    lr_min_ratio: float = setting(1.0, low=0.0, high=1.0)  # cosine decay floor; 1.0 = constant after warm-up
+    lr_warmup_steps: int = setting(2000, low=0)
+    beta1: float = setting(0.9, low=0.0, high=1.0)
+    beta2: float = setting(0.95, low=0.0, high=1.0)
+    weight_decay: float = setting(0.1, low=0.0)
+    puzzle_emb_lr: float = setting(1e-2, low=0.0)
+    puzzle_emb_weight_decay: float = setting(0.1, low=0.0)
+    loss_type: str = setting("stablemax_cross_entropy", choices=LOSS_TYPES)
     ema: bool = True
-    ema_rate: float = 0.999
-    seed: int = 0
+    ema_rate: float = setting(0.999, low=0.0, high=1.0)
+    seed: int = setting(0, low=0, high=2**32 - 1)
     compile: bool = False
-    workers: int = 0  # DataLoader worker processes building batches
-    log_every: int = 10
-    checkpoint_every: int = 1000
-    keep_last: int = 3
-    eval_every: int = 0  # 0 = only at the end
-    eval_max_aug: int = 8  # views per task in periodic evaluation
+    workers: int = setting(0, low=0, high=256)  # DataLoader worker processes building batches
+    log_every: int = setting(10, low=1)
+    checkpoint_every: int = setting(1000, low=1)
+    keep_last: int = setting(3, low=1)
+    eval_every: int = setting(0, low=0)  # 0 = only at the end
+    eval_max_aug: int = setting(8, low=1)  # views per task in periodic evaluation
     init_from: str = ""  # checkpoint to fine-tune from (new puzzles start at the mean embedding)
-    freeze_weights_steps: int = 0  # fine-tuning: train only puzzle embeddings for this many steps
+    freeze_weights_steps: int = setting(0, low=0)  # fine-tuning: train only puzzle embeddings this long
     tensorboard: bool = False
     wandb_project: str = ""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """[predict]: how the inference engine runs views (also the `predict`/`evaluate` options)."""
+
+    batch_size: int = setting(256, low=1)
+    steps: int | None = setting(None, low=1)  # None: the model's halt_max_steps
+    halt: str = setting("fixed", choices=("fixed", "q"))  # fixed: every step (the reference); q: q_halt > threshold
+    threshold: float = 0.0  # q mode: stop when the q_halt logit exceeds this
+    chunk_size: int = setting(4096, low=1)  # views per shard on disk
+    record_steps: bool = False  # fixed mode: also keep every ACT step's prediction
+    compile: bool = False  # torch.compile the block stack (worth it on GPUs for long runs)
 
 
 @dataclass
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
-    model: dict[str, Any] = field(default_factory=dict)  # TRMConfig fields (num_puzzle_identifiers, seq_len derived)
+    model: dict[str, Any] = field(default_factory=dict)  # model config fields (num_puzzle_identifiers, seq_len derived)
     train: TrainConfig = field(default_factory=TrainConfig)
+    predict: EngineConfig = field(default_factory=EngineConfig)
 
     def to_toml(self) -> str:
-        lines = []
-        for section in ("data", "model", "train"):
-            value = getattr(self, section)
-            items = value if isinstance(value, dict) else dataclasses.asdict(value)
-            lines.append(f"[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in items.items()]
-            lines.append("")
+        lines = toml_section("data", dataclasses.asdict(self.data)) + toml_section("model", self.model)
+        lines += toml_section("train", dataclasses.asdict(self.train))
+        lines += toml_section("predict", dataclasses.asdict(self.predict))
         return "\n".join(lines)
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
 
 
 def resolve_preset(name: str) -> Path:
@@ -123,54 +130,49 @@ def load_config(source: str | Path, overrides: list[str] = ()) -> RunConfig:
     for item in overrides:
         keys, value = _parse_override(item)
         if len(keys) != 2:
-            raise DataError(f"--set {item}: expected section.key=value (sections: data, model, train)")
+            raise DataError(f"--set {item}: expected section.key=value (sections: {', '.join(SECTIONS)})")
         raw.setdefault(keys[0], {})[keys[1]] = value
     return from_dict(raw, str(path))
 
 
 def from_dict(raw: dict[str, Any], where: str) -> RunConfig:
-    unknown = set(raw) - {"data", "model", "train"}
+    """Check every section, key and value of a parsed config; one DataError names the first problem."""
+    unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise DataError(f"{where}: unknown section(s) {sorted(unknown)}; expected data, model, train")
-    data = _section(DataConfig, raw.get("data", {}), f"{where}: [data]")
-    train = _section(TrainConfig, raw.get("train", {}), f"{where}: [train]")
-    from models.config import TRMConfig
-
-    model = dict(raw.get("model", {}))
-    names = {f.name for f in dataclasses.fields(TRMConfig)}
-    bad = sorted(set(model) - names)
-    if bad:
-        raise DataError(f"{where}: [model]: unknown key(s) {bad}")
+        raise DataError(f"{where}: unknown section(s) {unknown}; expected {', '.join(SECTIONS)}")
+    data = read_section(DataConfig, raw.get("data", {}), f"{where}: [data]")
+    train = read_section(TrainConfig, raw.get("train", {}), f"{where}: [train]")
+    predict = read_section(EngineConfig, raw.get("predict", {}), f"{where}: [predict]")
+    model = _model_section(raw.get("model", {}), data, f"{where}: [model]")
     if data.test_set not in [subset_name(s) for s in data.subsets]:
         raise DataError(f"{where}: [data] test_set {data.test_set!r} is not one of the subsets "
                         f"{[subset_name(s) for s in data.subsets]}")
+    if data.max_side > data.canvas:
+        raise DataError(f"{where}: [data] max_side ({data.max_side}) must not exceed canvas ({data.canvas}): "
+                        f"a grid must fit on the canvas")
     if train.checkpoint_every % train.log_every:
         raise DataError(f"{where}: [train] checkpoint_every ({train.checkpoint_every}) must be a multiple of log_every "
                         f"({train.log_every}), so that a resumed run logs the same windows")
-    if train.optimizer not in ("adam_atan2", "adamw"):
-        raise DataError(f"{where}: [train] optimizer must be adam_atan2 or adamw, got {train.optimizer!r}")
-    return RunConfig(data, model, train)
+    return RunConfig(data, model, train, predict)
 
 
-def _section(cls, values: dict[str, Any], where: str):
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise DataError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
-    defaults = cls()
-    for key, value in values.items():
-        expected = type(getattr(defaults, key))
-        ok = isinstance(value, expected) or (expected is float and isinstance(value, int)
-                                             and not isinstance(value, bool))
-        if not ok or (expected is int and isinstance(value, bool)):
-            raise DataError(f"{where}: {key} = {value!r} should be {expected.__name__}")
-    return cls(**{k: (float(v) if type(getattr(defaults, k)) is float else v) for k, v in values.items()})
+def _model_section(values: Any, data: DataConfig, where: str) -> dict[str, Any]:
+    """The [model] table as given, checked by building the model's config class with the fields the
+    run derives (seq_len from the canvas, one puzzle identifier) filled in."""
+    from models.config import TRMConfig
 
-
-def subset_name(spec: str) -> str:
-    """`name=SET` -> name; `SET` -> SET."""
-    return spec.split("=", 1)[0] if "=" in spec else spec
-
-
-def subset_source(spec: str) -> str:
-    return spec.split("=", 1)[1] if "=" in spec else spec
+    if not isinstance(values, dict):
+        raise DataError(f"{where}: should be a table of key = value settings")
+    model = dict(values)
+    names = {f.name for f in dataclasses.fields(TRMConfig)}
+    bad = sorted(set(model) - names)
+    if bad:
+        raise DataError(f"{where}: unknown key(s) {bad}")
+    derived = sorted({"num_puzzle_identifiers", "seq_len"} & set(model))
+    if derived:
+        raise DataError(f"{where}: {', '.join(derived)} are derived from the layout and canvas; remove them")
+    try:
+        TRMConfig.from_dict({**model, "num_puzzle_identifiers": 1, "seq_len": data.canvas ** 2})
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{where}: {exc}") from None
+    return model

@@ -22,12 +22,14 @@ from harness.config import RunConfig, load_config
 from harness.core.errors import DataError
 from harness.core.io import write_json
 from harness.core.sources import load_tasks, save_kaggle
-from harness.infer.engine import EngineConfig, merge_chunks
+from harness.data.subsets import load_subset
 from harness.infer.evaluate import run_evaluate
 from harness.pipeline import vote_to_submission
 from harness.predictions.jsonl import write_jsonl
-from harness.train.trainer import checkpoint_dirs, load_subset, train
-from submissions.report.build import build_report, write_report
+from harness.predictions.shards import merge_chunks
+from harness.train.state import checkpoint_dirs
+from harness.train.trainer import train
+from submissions.report import build_report, write_report
 from voting import Predictions, vote
 from voting.vote import correct_ranks
 
@@ -58,7 +60,7 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     tasks = load_tasks(save_kaggle(load_subset(cfg.data.subsets[0], cfg.data.max_side),
                                    out / "tasks" / "demo_challenges.json"))
     truth = tasks.solutions()
-    engine = EngineConfig(batch_size=256, chunk_size=4096)
+    engine = cfg.predict
     summary = run_evaluate(checkpoint, tasks, out / "voted", engine, device=torch.device("cpu"), progress=progress)
     preds, _ = merge_chunks(out / "voted" / "predictions", summary["views"], engine.chunk_size)
     identity = (preds.tids == 0) & (preds.colors == np.arange(10, dtype=np.uint8)).all(axis=1)

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from harness.baselines import BASELINES, predict_views
-from harness.core.grids import grid_to_list
-from harness.core.io import atomic_write, write_json
+from harness.core.io import write_json
 from harness.core.tasks import TaskSet
-from harness.predictions.jsonl import write_jsonl
+from harness.predictions.jsonl import write_candidates, write_jsonl
 from submissions import build_submission, score_submission, write_submission
-from voting import Candidates, Predictions, pass_at_k, vote
+from voting import Predictions, pass_at_k, vote
 from voting.vote import PASS_KS, SUBMITTED_K
-
-
-def write_candidates(candidates: Candidates, path: Path) -> Path:
-    """Ranked candidates as JSON Lines (task_id, test_index, rank, votes, mean_q, grid)."""
-    def write(fh: IO) -> None:
-        for i in range(len(candidates)):
-            fh.write(json.dumps({
-                "task_id": str(candidates.task_ids[i]),
-                "test_index": int(candidates.test_index[i]),
-                "rank": int(candidates.rank[i]),
-                "votes": int(candidates.votes[i]),
-                "mean_q": float(candidates.mean_q[i]),
-                "grid": grid_to_list(candidates.grid(i)),
-            }, separators=(",", ":")) + "\n")
-
-    return atomic_write(path, write)
 
 
 def vote_to_submission(

@@ -1,4 +1,4 @@
-"""Building blocks of TRM, computing exactly as the reference does (same ops, same order)."""
+"""Building blocks of TRM and HRM, computing exactly as the reference does (same ops, same order)."""
 
 from __future__ import annotations
 

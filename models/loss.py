@@ -1,4 +1,4 @@
-"""TRM training loss: token cross-entropy per sequence plus the halting head's BCE, and metrics."""
+"""Training loss of TRM and HRM (the reference ACTLossHead): per-sequence token CE + halting BCE, metrics."""
 
 from __future__ import annotations
 

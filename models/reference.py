@@ -1,28 +1,29 @@
 """Translate state dicts between the reference code's key names and ours.
 
 The reference saves `torch.compile(ACTLossHead(model)).state_dict()`, so its keys read
-`_orig_mod.model.inner.<name>`; ours read `inner.<name>` with the same <name>.
+`_orig_mod.model.inner.<name>`; ours read `inner.<name>` with the same <name>. This holds for
+every model family (TRM, HRM): which tensors to expect follows from the config's type.
 """
 
 from __future__ import annotations
 
 import torch
 
-from models.config import TRMConfig
-from models.trm import TRM
+from models.core import ModelConfig
+from models.families import family_of
 
 COMPILED_PREFIX = "_orig_mod."
 LOSS_HEAD_PREFIX = "model."
 OURS_PREFIX = "inner."
 
 
-def expected_tensors(config: TRMConfig) -> dict[str, torch.Tensor]:
-    """Our state-dict entries for `config` as meta tensors (shapes and dtypes, no memory)."""
+def expected_tensors(config: ModelConfig) -> dict[str, torch.Tensor]:
+    """Our state-dict entries for `config` (TRM or HRM) as meta tensors (shapes and dtypes, no memory)."""
     with torch.device("meta"):
-        return TRM(config).state_dict()
+        return family_of(config).model_class(config).state_dict()
 
 
-def from_reference(state_dict: dict[str, torch.Tensor], config: TRMConfig) -> dict[str, torch.Tensor]:
+def from_reference(state_dict: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
     """Rename a reference state dict to our keys, check it against `config`, cast to our dtypes.
 
     Accepts keys with or without the `_orig_mod.` (compiled) and `model.` (loss head) prefixes.
@@ -57,7 +58,7 @@ def to_reference(state_dict: dict[str, torch.Tensor], compiled: bool = True) -> 
     prefix = (COMPILED_PREFIX if compiled else "") + LOSS_HEAD_PREFIX
     foreign = [k for k in state_dict if not k.startswith(OURS_PREFIX)]
     if foreign:
-        raise ValueError(f"not a TRM state dict, unexpected keys: {_listing(foreign)}")
+        raise ValueError(f"not a TRM/HRM state dict, unexpected keys: {_listing(foreign)}")
     return {prefix + k: v for k, v in state_dict.items()}
 
 

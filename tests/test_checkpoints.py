@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from harness.core.errors import DataError
+from harness.core.io import load_reference_state_dict
 from harness.infer.checkpoints import (
     MANIFEST,
     WEIGHTS,
     identifiers_layout,
     import_reference,
     load_checkpoint,
-    load_reference_state_dict,
     read_manifest,
     run_batch,
     save_checkpoint,

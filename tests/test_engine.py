@@ -10,10 +10,12 @@ from click.testing import CliRunner
 
 from augment import format_name, random_transform
 from harness.cli.main import cli
+from harness.config import EngineConfig
 from harness.core.sources import load_tasks
 from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import save_checkpoint
-from harness.infer.engine import EngineConfig, merge_chunks, predict, run_chunk
+from harness.infer.engine import predict, run_chunk
+from harness.predictions.shards import merge_chunks
 from models import TRM, TRMConfig
 
 CANVAS = 4

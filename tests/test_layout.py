@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import harness.data.layout as layout_module
+import harness.data.dedup as dedup_module
 from augment import Transform, dihedral, parse_name
 from harness.core.errors import DataError
-from harness.data.layout import _LegacyDraws, build_layout, export_reference, load_layout, puzzle_hash
+from harness.data.dedup import puzzle_hash
+from harness.data.export import export_reference
+from harness.data.layout import build_layout, load_layout
+from harness.data.reference_rng import LegacyDraws
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CONCEPT = SHARED / "data" / "conceptarc"
@@ -160,7 +163,7 @@ def test_matches_literal_reference_model(synthetic, num_aug):
 def test_fingerprint_collisions_are_settled_by_the_reference_hash(synthetic, monkeypatch):
     # Equal colour codes make every colour map collide; the hash checks must undo all of that.
     expected = build_layout(synthetic, "two", 40, seed=5).identifiers
-    monkeypatch.setattr(layout_module, "_COLOR_CODES", np.full(10, 12345, np.uint64))
+    monkeypatch.setattr(dedup_module, "_COLOR_CODES", np.full(10, 12345, np.uint64))
     assert build_layout(synthetic, "two", 40, seed=5).identifiers == expected
 
 
@@ -267,7 +270,7 @@ def test_export_matches_literal_reference_model(synthetic, tmp_path):
 
 
 def test_draws_replay_numpy_legacy_random():
-    draws, rs = _LegacyDraws(42), np.random.RandomState(42)
+    draws, rs = LegacyDraws(42), np.random.RandomState(42)
     for size, count in [(400, 3000), (17, 20000), (160, 5)]:
         items, expected = list(range(size)), list(range(size))
         draws.shuffle(items)
@@ -280,7 +283,7 @@ def test_draws_replay_numpy_legacy_random():
             assert colors[k].tolist() == [0, *rs.permutation(np.arange(1, 10)).tolist()]
     for high in [1, 2, 1, 7, 30, 31, 1, 1, 16, 17] * 20:  # randint(0, 1) draws nothing
         assert draws.interval(high - 1) == rs.randint(0, high)
-    restarted = _LegacyDraws(42, skip=draws.total_words())
+    restarted = LegacyDraws(42, skip=draws.total_words())
     assert [restarted.interval(99) for _ in range(50)] == [rs.randint(0, 100) for _ in range(50)]
 
 

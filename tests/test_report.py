@@ -22,7 +22,7 @@ from harness.core.tasks import TaskSet
 from harness.pipeline import run_baselines
 from harness.predictions.shards import COLUMNS
 from submissions import build_submission, write_submission
-from submissions.report.build import build_report
+from submissions.report import build_report
 from submissions.report.compare import compare_runs, mcnemar_exact
 from submissions.report.curves import steps_curve, views_curve
 from submissions.report.pictures import ARC_PALETTE, grid_png

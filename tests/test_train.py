@@ -18,7 +18,8 @@ from augment import Transform
 from harness.config import load_config
 from harness.data.encoding import decode_grid
 from harness.data.loader import IGNORE_LABEL, BatchSampler, TrainBatches, train_pairs
-from harness.train.trainer import checkpoint_dirs, prepare_data, train
+from harness.train.state import checkpoint_dirs
+from harness.train.trainer import prepare_data, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = """

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from harness.cli.common import console
 from harness.core.io import atomic_write
 
 _path = click.Path(dir_okay=False, path_type=Path)
@@ -70,7 +70,7 @@ def info(ckpt: Path) -> None:
     rows += [(f"config.{k}", str(v)) for k, v in manifest["config"].items()]
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    console.print(table)
 
 
 @checkpoint.command("run-batch")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from harness.core.errors import DataError
+
+if TYPE_CHECKING:
+    from harness.kaggle.api import KaggleClient
 
 
 @click.group("kaggle")
@@ -59,6 +63,7 @@ def bundle_cmd(checkpoint: Path, competition: str, out: Path, config: str | None
                full_embeddings: bool, accelerator: str | None, license_name: str) -> None:
     """Write OUT/dataset (checkpoint, config, wheels, settings) and OUT/kernel (kernel.py and its
     metadata: GPU on, internet off) for an offline code-competition entry with test-time training."""
+    from harness.core.schema import validate
     from harness.kaggle import api as kaggle_api
     from harness.kaggle.bundle import BUNDLED_PACKAGES, build_bundle, default_ids
     from harness.kaggle.settings import KernelSettings
@@ -69,6 +74,7 @@ def bundle_cmd(checkpoint: Path, competition: str, out: Path, config: str | None
     ids = default_ids(owner, competition, dataset_slug, kernel_slug)
     settings = KernelSettings(competition, time_budget_hours=time_budget_hours, placeholder_hours=placeholder_hours,
                               margin_minutes=margin_minutes, freeze_fraction=freeze_fraction, max_aug=max_aug)
+    validate(settings, "options")
     info = build_bundle(checkpoint, out, settings, ids, config=config, overrides=overrides, identifiers=identifiers,
                         build_wheel=not no_wheel, download=not no_deps_download,
                         packages=BUNDLED_PACKAGES + packages, full_embeddings=full_embeddings,
@@ -79,7 +85,8 @@ def bundle_cmd(checkpoint: Path, competition: str, out: Path, config: str | None
     click.echo(f"next: trm-eval kaggle push {out}")
 
 
-def _client():
+def _client() -> KaggleClient:
+    """A client on an authenticated KaggleApi (DataError without credentials)."""
     from harness.kaggle import api as kaggle_api
 
     return kaggle_api.KaggleClient(kaggle_api.load_api())

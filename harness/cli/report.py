@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from harness.cli.common import console
 
 
 @click.command()
@@ -30,7 +29,7 @@ def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hou
         trm-eval report runs/baselines/* -o reports/baselines
         trm-eval report runs/arc1-eval --price-per-gpu-hour 2.5 -o reports/arc1
     """
-    from submissions.report.build import build_report, write_report
+    from submissions.report import build_report, write_report
 
     built = build_report(list(runs), baseline == "published", price_per_gpu_hour, repeats)
     paths = write_report(built, out_dir)
@@ -69,4 +68,3 @@ def compare(run_a: str, run_b: str, alpha: float, as_json: bool) -> None:
     table.add_row("test outputs solved only by", str(result.only_a), str(result.only_b))
     console.print(table)
     click.echo(result.verdict)
-

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-console = Console()
+from harness.cli.common import console
 
 
 @click.group("data")
@@ -34,9 +33,8 @@ def build(subsets: tuple[str, ...], test_set: str | None, num_aug: int, seed: in
     """
     import time
 
-    from harness.config import subset_name
     from harness.data.layout import build_layout
-    from harness.train.trainer import load_subset
+    from harness.data.subsets import load_subset, subset_name
 
     subsets = subsets or ("training=arc-agi-1/training", "evaluation=arc-agi-1/evaluation")
     names = [subset_name(s) for s in subsets]
@@ -83,7 +81,7 @@ def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, 
     if dry_run:
         import tempfile
 
-        from harness.train.trainer import plan
+        from harness.train.probe import plan
 
         with tempfile.TemporaryDirectory() as scratch:
             p = plan(cfg, Path(scratch))

@@ -1,13 +1,20 @@
-"""Atomic file output: a crash never leaves a half-written result behind."""
+"""Safe file I/O: a crash never leaves a half-written result behind, and a torch file from
+elsewhere is read as tensors only, so loading it never runs code it carries."""
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+from harness.core.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "w") -> Path:
@@ -36,3 +43,40 @@ def write_json(path: str | os.PathLike, obj: Any, **dump_kwargs: Any) -> Path:
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write text atomically."""
     return atomic_write(path, lambda fh: fh.write(text))
+
+
+def load_reference_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors of a reference `.pt` file; refuses any pickle that carries code or objects.
+
+    torch is imported only when this is called, so importing harness.core stays light.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise DataError(f"{path}: refused: it holds objects other than tensors (possibly code), which "
+                        f"weights-only loading does not run ({_unpickler_reason(exc)})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable torch checkpoint: {first_line(exc)}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                             for k, v in data.items()):
+        raise DataError(f"{path}: expected a state dict (a mapping of names to tensors)")
+    return data
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (torch's run to dozens), for a one-line DataError."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    """The one informative line of torch's long weights-only refusal message."""
+    for line in str(exc).splitlines():
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(". ")[0].strip()
+    return first_line(exc)

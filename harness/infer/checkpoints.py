@@ -5,7 +5,7 @@ Our checkpoint is a directory:
   manifest.json      config, puzzle-identifier layout (count + sha256), step, EMA flag, versions
 The manifest is written last and removed first when overwriting, so a directory with a
 manifest always holds a complete checkpoint. Nothing here unpickles code: reference files are
-read with `torch.load(weights_only=True)` and safetensors holds only tensors.
+read with `torch.load(weights_only=True)` (harness.core.io) and safetensors holds only tensors.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import pickle
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,15 +23,16 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
+from harness.core import rundir
 from harness.core.errors import DataError
-from harness.core.io import atomic_write, write_json
+from harness.core.io import atomic_write, first_line, load_reference_state_dict, write_json
 from harness.core.sources import read_json
 from models.config import TRMConfig
 from models.reference import from_reference
 from models.trm import PUZZLE_EMBEDDING_KEY, TRM
 
-MANIFEST = "manifest.json"
-WEIGHTS = "model.safetensors"
+MANIFEST = rundir.MANIFEST
+WEIGHTS = rundir.WEIGHTS
 FORMAT = "trm-eval-checkpoint"
 FORMAT_VERSION = 1
 RUN_BATCH_KEYS = ("logits", "q_halt_logits", "q_continue_logits", "preds")
@@ -50,6 +50,19 @@ def read_identifiers(path: str | Path) -> list[str]:
     if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
         raise DataError(f"{path}: expected a JSON list of puzzle names (strings)")
     return data
+
+
+def find_identifiers(checkpoint: Path, given: Path | None) -> list[str]:
+    """The puzzle-identifier layout: a given identifiers.json (or a layout folder holding one), else
+    the one saved beside the checkpoint."""
+    for candidate in ([given] if given else []) + [checkpoint]:
+        path = candidate / rundir.IDENTIFIERS if candidate.is_dir() else candidate
+        if path.is_file():
+            return read_identifiers(path)
+        if given:
+            raise DataError(f"{given}: no {rundir.IDENTIFIERS} there")
+    raise DataError(f"{checkpoint}: no {rundir.IDENTIFIERS} beside the checkpoint; pass --identifiers FILE "
+                    f"(the layout it was trained on, e.g. from `trm-eval data build`)")
 
 
 def trm_eval_version() -> str:
@@ -140,7 +153,7 @@ def load_checkpoint(
     try:
         model = TRM.from_state_dict(config, tensors)
     except RuntimeError as exc:
-        raise DataError(f"{weights}: does not match the manifest's config: {_first_line(exc)}") from None
+        raise DataError(f"{weights}: does not match the manifest's config: {first_line(exc)}") from None
     return model.eval(), manifest
 
 
@@ -152,24 +165,6 @@ def check_layout(manifest: dict[str, Any], identifiers: list[str], where: str | 
     if recorded is not None and recorded != identifiers_layout(identifiers):
         raise DataError(f"{where}: the puzzle identifiers supplied (sha256 {identifiers_layout(identifiers)['sha256']})"
                         f" are not the layout of this checkpoint (sha256 {recorded.get('sha256')})")
-
-
-def load_reference_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a reference `.pt` checkpoint; refuses any pickle that carries code or objects."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise DataError(f"{path}: refused: it holds objects other than tensors (possibly code), which "
-                        f"weights-only loading does not run ({_unpickler_reason(exc)})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable torch checkpoint: {_first_line(exc)}") from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                             for k, v in data.items()):
-        raise DataError(f"{path}: expected a state dict (a mapping of names to tensors)")
-    return data
 
 
 def import_reference(
@@ -266,16 +261,3 @@ def _file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _unpickler_reason(exc: BaseException) -> str:
-    """The one informative line of torch's long weights-only refusal message."""
-    for line in str(exc).splitlines():
-        if "WeightsUnpickler error:" in line:
-            return line.split("WeightsUnpickler error:", 1)[1].split(". ")[0].strip()
-    return _first_line(exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

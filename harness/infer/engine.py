@@ -5,13 +5,12 @@ Two schedules:
   q        continuous batching: a view stops once q_halt > threshold (or at `steps`), and its
            batch slot takes the next view at once, so the batch stays full.
 Work is cut into chunks of consecutive views; chunk c belongs to rank c % world_size and is
-saved as predictions/chunk-<c>.npz when done, so an interrupted run (any world size) resumes
-from the chunks on disk and ranks never exchange Python objects.
+saved as a shard (harness.predictions.shards) when done, so an interrupted run (any world size)
+resumes from the chunks on disk and ranks never exchange Python objects.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,23 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.core.io import atomic_write
+from harness.config import EngineConfig
 from harness.core.tasks import TaskSet
 from harness.data.encoding import decode
 from harness.data.views import Views, encode_views
+from harness.predictions.shards import chunk_path, save_chunk
 from models import TRM
 from voting import Predictions
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    batch_size: int = 256
-    steps: int | None = None  # None: the model's halt_max_steps
-    halt: str = "fixed"  # "fixed" or "q"
-    threshold: float = 0.0  # q mode: stop when the q_halt logit exceeds this
-    chunk_size: int = 4096  # views per shard on disk
-    record_steps: bool = False  # fixed mode: also keep every ACT step's prediction
-    compile: bool = False  # torch.compile the block stack (worth it on GPUs for long runs)
 
 
 @dataclass
@@ -131,40 +120,13 @@ def _run_continuous(model: TRM, inputs_all: torch.Tensor, ids_all: torch.Tensor,
                 on_done(len(finished))
 
 
-def chunk_path(out_dir: Path, chunk: int) -> Path:
-    return Path(out_dir) / f"chunk-{chunk:06d}.npz"
-
-
-def save_chunk(path: Path, views: Views, result: ChunkResult, canvas: int) -> None:
-    """Decode and store one chunk atomically: Predictions columns + steps (+ per-step grids)."""
-    shapes, offsets, cells = decode(result.preds, canvas)
-    arrays = {"task_ids": views.task_ids, "test_index": views.test_index, "tids": views.tids,
-              "colors": views.colors, "shapes": shapes, "offsets": offsets, "cells": cells,
-              "q_halt": result.q_halt, "steps": result.steps, "identifier": views.identifier}
-    if result.step_preds is not None:
-        for s, step in enumerate(result.step_preds):
-            arrays[f"step{s + 1}_shapes"], arrays[f"step{s + 1}_offsets"], arrays[f"step{s + 1}_cells"] = \
-                decode(step, canvas)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write(path, lambda fh: fh.write(buffer.getvalue()), mode="wb")
-
-
-def load_chunk(path: Path) -> tuple[Predictions, np.ndarray]:
-    """A chunk's Predictions and the ACT steps each view used."""
-    with np.load(path, allow_pickle=False) as z:
-        preds = Predictions(z["task_ids"], z["test_index"], z["tids"], z["colors"], z["shapes"], z["offsets"],
-                            z["cells"], z["q_halt"])
-        return preds, z["steps"]
-
-
-def load_step_predictions(path: Path, step: int) -> Predictions:
-    """A chunk's predictions as they stood after ACT step `step` (needs record_steps)."""
-    with np.load(path, allow_pickle=False) as z:
-        if f"step{step}_shapes" not in z:
-            raise KeyError(f"{path} has no step {step} predictions (run with record_steps)")
-        return Predictions(z["task_ids"], z["test_index"], z["tids"], z["colors"], z[f"step{step}_shapes"],
-                           z[f"step{step}_offsets"], z[f"step{step}_cells"], z["q_halt"])
+def chunk_predictions(views: Views, result: ChunkResult, canvas: int, step: int | None = None) -> Predictions:
+    """A chunk's tokens decoded to grids, one Predictions row per view: the final ones, or those after
+    ACT `step` (needs record_steps; q_halt stays the final one, as shards store it)."""
+    tokens = result.preds if step is None else result.step_preds[step - 1]
+    shapes, offsets, cells = decode(tokens, canvas)
+    return Predictions(views.task_ids, views.test_index, views.tids, views.colors, shapes, offsets, cells,
+                       result.q_halt)
 
 
 def predict(model: TRM, views: Views, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
@@ -202,17 +164,9 @@ def predict(model: TRM, views: Views, tasks: TaskSet, out_dir: Path, cfg: Engine
                 progress(done, total)
 
         result = run_chunk(model, tokens, chunk_views.identifier, cfg, device, tick)
-        save_chunk(path, chunk_views, result, canvas)
+        recorded = 0 if result.step_preds is None else len(result.step_preds)
+        per_step = [chunk_predictions(chunk_views, result, canvas, s) for s in range(1, recorded + 1)]
+        save_chunk(path, chunk_predictions(chunk_views, result, canvas), result.steps, chunk_views.identifier,
+                   per_step)
         computed += len(idx)
     return {"views_computed": computed, "seconds": time.perf_counter() - start}
-
-
-def merge_chunks(out_dir: Path, n_views: int, chunk_size: int) -> tuple[Predictions, np.ndarray]:
-    """All chunks in view order (every rank's), with the steps each view used."""
-    n_chunks = -(-n_views // chunk_size)
-    missing = [c for c in range(n_chunks) if not chunk_path(out_dir, c).exists()]
-    if missing:
-        raise FileNotFoundError(f"{out_dir}: {len(missing)} of {n_chunks} prediction chunks missing "
-                                f"(first: {chunk_path(out_dir, missing[0]).name}); rerun predict to finish")
-    parts = [load_chunk(chunk_path(out_dir, c)) for c in range(n_chunks)]
-    return Predictions.concat([p for p, _ in parts]), np.concatenate([s for _, s in parts])

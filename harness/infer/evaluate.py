@@ -1,8 +1,8 @@
-"""`predict` and `evaluate`: checkpoint + tasks -> prediction chunks -> votes -> submission -> score."""
+"""`predict` and `evaluate`: checkpoint + tasks -> prediction chunks -> votes -> submission -> score;
+and the held-out evaluation that training runs on a model in memory."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,42 +11,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness.config import EngineConfig
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json
 from harness.core.tasks import TaskSet
-from harness.data.views import build_views
-from harness.infer.checkpoints import load_checkpoint, read_identifiers
-from harness.infer.engine import EngineConfig, merge_chunks, predict
+from harness.data.views import build_views, encode_views
+from harness.infer.checkpoints import find_identifiers, load_checkpoint
+from harness.infer.engine import chunk_predictions, predict, run_chunk
 from harness.pipeline import vote_to_submission
-
-IDENTIFIERS = "identifiers.json"
-
-
-def find_identifiers(checkpoint: Path, given: Path | None) -> list[str]:
-    """The puzzle-identifier layout: a given identifiers.json (or a layout folder holding one), else
-    the one saved beside the checkpoint."""
-    for candidate in ([given] if given else []) + [checkpoint]:
-        path = candidate / IDENTIFIERS if candidate.is_dir() else candidate
-        if path.is_file():
-            return read_identifiers(path)
-        if given:
-            raise DataError(f"{given}: no identifiers.json there")
-    raise DataError(f"{checkpoint}: no {IDENTIFIERS} beside the checkpoint; pass --identifiers FILE "
-                    f"(the layout it was trained on, e.g. from `trm-eval data build`)")
-
-
-def distributed_context() -> tuple[int, int, torch.device]:
-    """(rank, world size, device) from torchrun's environment; a plain process is rank 0 of 1."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    if torch.cuda.is_available():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return rank, world, device
+from harness.predictions.shards import merge_chunks
+from models import TRM
+from voting import pass_at_k, vote
 
 
 def run_predict(checkpoint: Path, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
@@ -61,7 +37,7 @@ def run_predict(checkpoint: Path, tasks: TaskSet, out_dir: Path, cfg: EngineConf
         raise DataError(f"{checkpoint}: its layout has no puzzle of {tasks.name}; a TRM checkpoint can only "
                         f"predict tasks it was trained on (fine-tune on new tasks first)")
     device = device or torch.device("cpu")
-    timing = predict(model, views, tasks, out_dir / "predictions", cfg, device, rank, world_size, progress)
+    timing = predict(model, views, tasks, out_dir / rundir.PREDICTIONS, cfg, device, rank, world_size, progress)
     return {"views": len(views), "manifest": manifest, **timing}
 
 
@@ -77,12 +53,12 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
         torch.distributed.barrier()
     if rank != 0:
         return None
-    preds, steps = merge_chunks(run_dir / "predictions", info["views"], cfg.chunk_size)
-    summary = vote_to_submission(preds, tasks, run_dir / "submission.json", candidates_out=run_dir /
-                                 "candidates.jsonl")
+    preds, steps = merge_chunks(run_dir / rundir.PREDICTIONS, info["views"], cfg.chunk_size)
+    summary = vote_to_submission(preds, tasks, run_dir / rundir.SUBMISSION,
+                                 candidates_out=run_dir / rundir.CANDIDATES)
     seconds = time.perf_counter() - start
     on_gpu = device is not None and device.type == "cuda"
-    run = {
+    run: rundir.EvaluationRecord = {
         "checkpoint": str(checkpoint),
         "checkpoint_step": info["manifest"].get("step"),
         "tasks": tasks.name,
@@ -99,6 +75,19 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
         "gpu_seconds": seconds * world_size if on_gpu else None,
     }
     summary["mean_steps"] = run["mean_steps"]
-    write_json(run_dir / "score.json", summary, indent=2)
-    write_json(run_dir / "run.json", run, indent=2)
+    write_json(run_dir / rundir.SCORE, summary, indent=2)
+    write_json(run_dir / rundir.EVALUATION_RECORD, run, indent=2)
     return summary
+
+
+def evaluate_held_out(model: TRM, identifiers: list[str], tasks: TaskSet, canvas: int, batch_size: int,
+                      device: torch.device, max_aug: int | None) -> dict[str, float]:
+    """pass@K of `model` (already in eval mode) on the test pairs of `tasks`, voting over up to
+    max_aug views per task; nothing is written to disk."""
+    views = build_views(identifiers, tasks, max_aug, seed=0)
+    if len(views) == 0:
+        return {}
+    result = run_chunk(model, encode_views(views, tasks, canvas), views.identifier,
+                       EngineConfig(batch_size=batch_size), device)
+    scores = pass_at_k(vote(chunk_predictions(views, result, canvas)), tasks.solutions(), (1, 2, 5, 10))
+    return {f"eval/pass@{k}": v for k, v in scores.items()} | {"eval/views": float(len(views))}

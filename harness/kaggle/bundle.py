@@ -35,8 +35,7 @@ from typing import Any
 from harness.config import RunConfig, load_config
 from harness.core.errors import DataError
 from harness.core.io import write_json, write_text
-from harness.infer.checkpoints import MANIFEST, WEIGHTS, check_layout, read_manifest, save_checkpoint
-from harness.infer.evaluate import find_identifiers
+from harness.infer.checkpoints import MANIFEST, WEIGHTS, check_layout, find_identifiers, read_manifest, save_checkpoint
 from harness.kaggle.script import MARKER
 from harness.kaggle.settings import CONFIG_FILE, KernelSettings
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.core.errors import DataError
 from harness.core.io import write_json
+from harness.core.schema import validate
 from harness.core.tasks import TaskSet
 from harness.kaggle.budget import plan_budget, steps_within
 from harness.kaggle.script import SUBMISSION, find_challenges, log
@@ -89,9 +90,9 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     """Probe, budget, fine-tune in two stages, predict, vote into work/submission.json.
     Returns the vote summary, or None when nothing could be predicted."""
     from harness.config import load_config
+    from harness.data.subsets import load_subset
     from harness.kaggle.probe import measure
     from harness.kaggle.stages import fit_batch, predict_stage, stage_config, train_stage, usable_devices, vote_chunks
-    from harness.train.trainer import load_subset
 
     s = k.settings
     if k.left() <= s.startup_seconds:
@@ -201,7 +202,9 @@ def finish(out: Path, tasks: TaskSet, challenges: Path, rerun: bool, report: Rep
 def _settings(args: argparse.Namespace) -> KernelSettings:
     settings = read_settings(args.bundle)
     overrides = {name: getattr(args, name) for name in OVERRIDES}
-    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    merged = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    validate(merged, "command line")
+    return merged
 
 
 def _visible_gpus() -> int:

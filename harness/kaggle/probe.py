@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.config import RunConfig
+from harness.config import EngineConfig, RunConfig
 from harness.core.tasks import TaskSet
 from harness.data.layout import load_layout
 from harness.data.views import Views, build_views, encode_views
 from harness.infer.checkpoints import load_checkpoint
-from harness.infer.engine import EngineConfig, run_chunk
+from harness.infer.engine import run_chunk
 from harness.kaggle.stages import smaller_micro_batch
 
 
@@ -50,9 +50,11 @@ def seconds_per_step(cfg: RunConfig, run_dir: Path, devices: int) -> tuple[float
     """Time two micro-batch steps of the real model (after a warm-up step) and scale to one
     optimiser step: global / devices / micro micro-batches on each device, in parallel. Also
     builds the layout into run_dir/layout. Returns (seconds per step, the config's step count)."""
-    from harness.train.trainer import dist_context, setup, time_train_step
+    from harness.core.dist import init_distributed
+    from harness.train.probe import time_train_step
+    from harness.train.trainer import setup
 
-    trainer = setup(cfg, run_dir, dist_context())
+    trainer = setup(cfg, run_dir, init_distributed())
     micro, total = trainer.micro, trainer.total_steps
     step_s = time_train_step(trainer, micro)
     del trainer

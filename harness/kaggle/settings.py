@@ -14,8 +14,9 @@ from typing import Any
 
 from harness.core.errors import DataError
 from harness.core.io import write_json
+from harness.core.schema import read_section, setting
 from harness.core.sources import read_json
-from harness.kaggle.script import MARKER
+from harness.kaggle.script import HARD_LIMIT_HOURS, MARKER
 
 FORMAT = "trm-eval-kaggle-bundle"
 FORMAT_VERSION = 1
@@ -26,14 +27,14 @@ CONFIG_FILE = "ttt.toml"
 class KernelSettings:
     competition: str
     config: str = CONFIG_FILE  # the fine-tuning RunConfig, beside this file
-    time_budget_hours: float = 11.0  # the whole run, pip install included (Kaggle stops it at 12)
-    placeholder_hours: float = 1.0  # budget of the placeholder run (public tasks, before the rerun)
-    margin_minutes: float = 30.0  # never used: voting, writing, and slack for slow starts
-    startup_seconds: float = 60.0  # per child process: imports, layout, checkpoint loading
-    freeze_fraction: float = 0.25  # share of fine-tuning steps that train puzzle embeddings only
-    max_aug: int | None = None  # views per task at prediction (None: every augmentation trained)
-    predict_batch_size: int = 256
-    hard_limit_hours: float = 12.0
+    time_budget_hours: float = setting(11.0, low=0.0, high=HARD_LIMIT_HOURS)  # the whole run, pip install included
+    placeholder_hours: float = setting(1.0, low=0.0, high=HARD_LIMIT_HOURS)  # the placeholder run (public tasks)
+    margin_minutes: float = setting(30.0, low=0.0)  # never used: voting, writing, and slack for slow starts
+    startup_seconds: float = setting(60.0, low=0.0)  # per child process: imports, layout, checkpoint loading
+    freeze_fraction: float = setting(0.25, low=0.0, high=1.0)  # share of fine-tuning steps for embeddings only
+    max_aug: int | None = setting(None, low=1)  # views per task at prediction (None: every augmentation trained)
+    predict_batch_size: int = setting(256, low=1)
+    hard_limit_hours: float = setting(HARD_LIMIT_HOURS, low=0.0)
     contents: dict[str, Any] = field(default_factory=dict)  # what the bundle holds (informational)
 
     def to_json(self) -> dict[str, Any]:
@@ -48,5 +49,5 @@ def read_settings(directory: Path) -> KernelSettings:
     raw = read_json(path)
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or raw.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} file")
-    known = {f.name for f in dataclasses.fields(KernelSettings)}
-    return KernelSettings(**{k: v for k, v in raw.items() if k in known})
+    values = {k: v for k, v in raw.items() if k not in ("format", "format_version")}
+    return read_section(KernelSettings, values, str(path))

@@ -111,7 +111,7 @@ def train_stage(name: str, base: RunConfig, challenges: Path, init_from: Path, s
                 work: Path, layout_from: Path, devices: int, deadline: float) -> StageResult:
     """Run one fine-tuning stage in a child process; on a GPU out-of-memory error, retry with
     half the micro-batch (gradient accumulation keeps the global batch)."""
-    from harness.train.trainer import checkpoint_dirs
+    from harness.train.state import checkpoint_dirs
 
     local = base.train.global_batch_size // devices
     micro = base.train.micro_batch_size or local
@@ -166,12 +166,12 @@ def predict_stage(checkpoint: Path, challenges: Path, out_dir: Path, work: Path,
 def vote_chunks(pred_dir: Path, tasks: TaskSet, out: Path) -> dict[str, Any] | None:
     """Vote over every finished prediction chunk (a stopped run leaves some) into a complete
     submission at `out`; test inputs without predictions get the fallback. None if no chunk."""
-    from harness.infer.engine import load_chunk
     from harness.pipeline import vote_to_submission
+    from harness.predictions.shards import find_chunks, load_chunk
     from voting import Predictions
 
     parts = []
-    for path in sorted((pred_dir / "predictions").glob("chunk-*.npz")):
+    for path in find_chunks(pred_dir / "predictions"):
         try:
             parts.append(load_chunk(path)[0])
         except (OSError, ValueError, KeyError) as exc:

@@ -5,7 +5,8 @@
 
 `grid` is in the augmented frame, as the model produced it ([] when it decodes to no grid at
 all); `aug` is the reference's suffix (null = identity); `q_halt_logit` is optional. Any
-codebase can write this and be voted/scored.
+codebase can write this and be voted/scored. The vote's ranked candidates are written as JSON
+Lines too (candidates.jsonl, one object per candidate: write_candidates).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from harness.core.errors import DataError, where
 from harness.core.grids import grid_to_list, to_grid
 from harness.core.io import atomic_write
 from harness.core.tasks import TaskSet
-from voting import Predictions
+from voting import Candidates, Predictions
 
 
 def _parse_line(obj: Any, loc: str) -> tuple[str, int, Transform, Any, float | None]:
@@ -106,5 +107,21 @@ def write_jsonl(preds: Predictions, path: str | Path) -> Path:
     def write(fh: IO) -> None:
         for row in iter_rows(preds):
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
+
+    return atomic_write(path, write)
+
+
+def write_candidates(candidates: Candidates, path: Path) -> Path:
+    """Ranked candidates as JSON Lines (task_id, test_index, rank, votes, mean_q, grid)."""
+    def write(fh: IO) -> None:
+        for i in range(len(candidates)):
+            fh.write(json.dumps({
+                "task_id": str(candidates.task_ids[i]),
+                "test_index": int(candidates.test_index[i]),
+                "rank": int(candidates.rank[i]),
+                "votes": int(candidates.votes[i]),
+                "mean_q": float(candidates.mean_q[i]),
+                "grid": grid_to_list(candidates.grid(i)),
+            }, separators=(",", ":")) + "\n")
 
     return atomic_write(path, write)

@@ -16,6 +16,7 @@ import numpy as np
 from augment import parse_name
 from augment.transform import BLANK
 from harness.core.errors import DataError
+from harness.core.io import load_reference_state_dict
 from harness.core.tasks import TaskSet
 from harness.data.encoding import decode
 from voting import Predictions
@@ -30,8 +31,6 @@ def _grid(shapes: np.ndarray, offsets: np.ndarray, cells: np.ndarray, i: int) ->
 
 def read_reference_outputs(paths: Sequence[Path], identifiers: list[str], tasks: TaskSet) -> Predictions:
     """Views from one or more `step_N_all_preds.<rank>` files, in file then row order."""
-    from harness.infer.checkpoints import load_reference_state_dict  # torch only when this is used
-
     test_index = {
         t.id: {(g.shape, g.tobytes()): [i for i, h in enumerate(t.test_inputs) if np.array_equal(g, h)]
                for g in t.test_inputs}

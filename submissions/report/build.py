@@ -1,89 +1,63 @@
 """Leaderboard reports: run directories -> tables, figures and per-task pictures -> HTML, Markdown, CSV.
 
 `build_report` reads and computes; `write_report` renders and writes. A report reads only the run
-directories' files and the task sets their score.json names (hash-checked, see report_runs).
+directories' files and the task sets their score.json names (hash-checked, see runs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
+from typing import Any
 
 from harness.core.io import write_text
+from submissions.report.curves import calibration, steps_curve, views_curve
+from submissions.report.html import render_html
+from submissions.report.markdown import render_markdown
+from submissions.report.model import Figure, Report
+from submissions.report.plots import calibration_plot, steps_plot, views_plot
 from submissions.report.runs import Run, load_runs
 from submissions.report.tables import by_dataset, leaderboard, task_matrix
 
 
-@dataclass
-class Figure:
-    """A plot (SVG text) or, when no run has the data it needs, only the reason it is missing."""
-
-    key: str  # file stem under plots/
-    title: str
-    caption: str
-    svg: str | None
-    notes: list[str] = field(default_factory=list)  # runs left out, and why
-
-
-@dataclass
-class Report:
-    runs: list[Run]
-    board: pd.DataFrame  # report_tables.leaderboard
-    figures: list[Figure]
-    matrices: dict[str, pd.DataFrame]  # task-set hash -> report_tables.task_matrix
-    price_per_gpu_hour: float | None
-
-    def runs_of(self, digest: str) -> list[Run]:
-        """The runs scored on the task set with this hash."""
-        return [r for r in self.runs if r.tasks.hash == digest]
+def _figure(runs: list[Run], key: str, title: str, caption: str, *, usable: Callable[[Run], bool],
+            data: Callable[[Run], tuple[Any, ...]], missing: str, plot: Callable[[dict], str]) -> Figure:
+    """Plot `data` of every usable run (keyed by run index, which picks its colour); each other run
+    gets a note saying what it is `missing`. No usable run: the figure is only its notes."""
+    drawn, notes = {}, []
+    for i, run in enumerate(runs):
+        if usable(run):
+            drawn[i] = (run.name, *data(run))
+        else:
+            notes.append(f"{run.name}: {missing}")
+    return Figure(key, title, caption, plot(drawn) if drawn else None, notes)
 
 
 def views_figure(runs: list[Run], repeats: int, seed: int) -> Figure:
-    from submissions.report.curves import views_curve
-    from submissions.report.plots import views_plot
-
-    curves, notes = {}, []
-    for i, run in enumerate(runs):
-        if run.predictions is None:
-            notes.append(f"{run.name}: no predictions kept (predictions.jsonl or predictions/chunk-*.npz)")
-        else:
-            curves[i] = (run.name, views_curve(run.predictions.final, run.tasks.solutions(), repeats, seed))
     caption = (f"pass@2 when each test input's vote uses only k of the run's views, drawn at random "
                f"({repeats} draws per k; line: mean, band: min to max). The last point votes every view.")
-    return Figure("views", "pass@2 against views voted", caption, views_plot(curves) if curves else None, notes)
+    return _figure(runs, "views", "pass@2 against views voted", caption,
+                   usable=lambda run: run.predictions is not None,
+                   data=lambda run: (views_curve(run.predictions.final, run.tasks.solutions(), repeats, seed),),
+                   missing="no predictions kept (predictions.jsonl or predictions/chunk-*.npz)", plot=views_plot)
 
 
 def steps_figure(runs: list[Run]) -> Figure:
-    from submissions.report.curves import steps_curve
-    from submissions.report.plots import steps_plot
-
-    curves, notes = {}, []
-    for i, run in enumerate(runs):
-        if run.predictions is None or not run.predictions.steps:
-            notes.append(f"{run.name}: no per-step predictions (evaluate with --halt fixed --record-steps)")
-        else:
-            curves[i] = (run.name, steps_curve(run.predictions, run.tasks.solutions()))
     caption = "pass@2 of voting every view's prediction as it stood after each ACT step."
-    return Figure("steps", "pass@2 against ACT step", caption, steps_plot(curves) if curves else None, notes)
+    return _figure(runs, "steps", "pass@2 against ACT step", caption,
+                   usable=lambda run: run.predictions is not None and bool(run.predictions.steps),
+                   data=lambda run: (steps_curve(run.predictions, run.tasks.solutions()),),
+                   missing="no per-step predictions (evaluate with --halt fixed --record-steps)", plot=steps_plot)
 
 
 def calibration_figure(runs: list[Run]) -> Figure:
-    from submissions.report.curves import calibration
-    from submissions.report.plots import calibration_plot
-
-    tables, notes = {}, []
-    for i, run in enumerate(runs):
-        if run.predictions is None or not run.predictions.has_q:
-            notes.append(f"{run.name}: no q_halt logits in its predictions")
-        else:
-            tables[i] = (run.name, *calibration(run.predictions.final, run.tasks.solutions()))
     caption = ("Per view: sigmoid(q_halt logit) against whether the view, mapped back to the original frame, "
                "equals the truth; 10 confidence bins, marker area ~ views in the bin; ECE = expected "
                "calibration error (up to 50,000 views per run, sampled at random).")
-    return Figure("calibration", "q_halt calibration", caption,
-                  calibration_plot(tables) if tables else None, notes)
+    return _figure(runs, "calibration", "q_halt calibration", caption,
+                   usable=lambda run: run.predictions is not None and run.predictions.has_q,
+                   data=lambda run: calibration(run.predictions.final, run.tasks.solutions()),
+                   missing="no q_halt logits in its predictions", plot=calibration_plot)
 
 
 def build_report(run_dirs: list[str | Path], published: bool = True, price_per_gpu_hour: float | None = None,
@@ -97,9 +71,6 @@ def build_report(run_dirs: list[str | Path], published: bool = True, price_per_g
 
 def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     """report.html (self-contained), report.md, leaderboard.csv, tasks-<hash>.csv, plots/*.svg."""
-    from submissions.report.html import render_html
-    from submissions.report.markdown import render_markdown
-
     out = Path(out_dir)
     paths = {
         "html": write_text(out / "report.html", render_html(report)),

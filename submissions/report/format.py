@@ -1,4 +1,5 @@
-"""Leaderboard cells as people read them, shared by the HTML and Markdown renderers (the CSV keeps raw numbers)."""
+"""Leaderboard cells and notes as people read them, shared by the HTML and Markdown renderers (the CSV keeps
+raw numbers)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ from typing import Any
 
 import pandas as pd
 
-from submissions.report.tables import short_dataset
+from submissions.report.tables import QUOTED, short_dataset
 
 DASH = "—"
 MEASURED_COLUMNS = ["run", "data set", "checkpoint", "views / input", "ACT steps", "pass@1 [95% CI]",
                     "pass@2 [95% CI]", "tasks solved", "GPU-seconds", "$ / task"]
 QUOTED_COLUMNS = ["system", "data set", "pass@2", "$ / task", "source"]
+NOTES = (  # printed under the leaderboard
+    "pass@2 is the Kaggle score (per task, test outputs solved by either attempt / outputs; mean over "
+    "tasks); pass@1 counts attempt 1 only. Intervals: 95% percentile bootstrap over tasks. "
+    f"Published figures are {QUOTED} (REFERENCE.md section 6), often on other task sets "
+    "(semi-private, or the paper's public evaluation): context, not a measurement of ours."
+)
 
 
 def known(value: Any) -> bool:
@@ -71,3 +78,8 @@ def display_quoted(board: pd.DataFrame) -> pd.DataFrame:
 
 def hidden_note(empty: list[str]) -> str:
     return f"Not recorded by any run (run.json): {', '.join(empty)}." if empty else ""
+
+
+def solved_cell(solved: int, outputs: int) -> str:
+    """A task's cell of the solved matrix: ✓ every test output solved, · none, else the fraction."""
+    return "✓" if solved == outputs else "·" if solved == 0 else f"{solved}/{outputs}"

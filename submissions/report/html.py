@@ -10,9 +10,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from submissions.report.build import Figure, Report
-from submissions.report.format import display_measured, display_quoted, hidden_note
-from submissions.report.markdown import NOTES, solved_cell
+from submissions.report.format import NOTES, display_measured, display_quoted, hidden_note, solved_cell
+from submissions.report.model import Figure, Report
 from submissions.report.pictures import MAX_PICTURE_PX, grid_img
 from submissions.report.plots import colour
 from submissions.report.runs import Run, attempt_grid

@@ -7,16 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from submissions.report.build import Report
-from submissions.report.format import display_measured, display_quoted, hidden_note
+from submissions.report.format import NOTES, display_measured, display_quoted, hidden_note, solved_cell
+from submissions.report.model import Report
 from submissions.report.tables import QUOTED, short_dataset, solved_somewhere
-
-NOTES = (
-    "pass@2 is the Kaggle score (per task, test outputs solved by either attempt / outputs; mean over "
-    "tasks); pass@1 counts attempt 1 only. Intervals: 95% percentile bootstrap over tasks. "
-    f"Published figures are {QUOTED} (REFERENCE.md section 6), often on other task sets "
-    "(semi-private, or the paper's public evaluation): context, not a measurement of ours."
-)
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] = ()) -> str:
@@ -27,10 +20,6 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequen
     lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def solved_cell(solved: int, outputs: int) -> str:
-    return "✓" if solved == outputs else "·" if solved == 0 else f"{solved}/{outputs}"
 
 
 def matrix_section(report: Report, digest: str, matrix: pd.DataFrame) -> list[str]:

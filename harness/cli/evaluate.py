@@ -1,0 +1,107 @@
+"""`trm-eval predict` and `trm-eval evaluate`: run a checkpoint over a task set, on one process or under torchrun."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli.common import console, load_set
+
+
+def _engine_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by `predict` and `evaluate`."""
+    options = [
+        click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+        click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="Tasks to predict."),
+        click.option("--identifiers", type=click.Path(exists=True, path_type=Path),
+                     help="identifiers.json of the checkpoint's layout (or a folder holding one); "
+                          "default: the one in CHECKPOINT."),
+        click.option("--max-aug", type=click.IntRange(min=1), help="At most N views per task (seeded sample; "
+                     "the un-augmented view is always kept). Default: every view in the layout."),
+        click.option("--steps", type=click.IntRange(min=1), help="ACT steps (cap in q mode). Default: the "
+                     "model's halt_max_steps."),
+        click.option("--halt", type=click.Choice(["fixed", "q"]), default="fixed", show_default=True,
+                     help="fixed: every view runs all steps (the reference); q: stop a view when its q_halt "
+                          "logit exceeds --threshold and refill its batch slot at once."),
+        click.option("--threshold", default=0.0, show_default=True, help="q mode: q_halt logit to stop at."),
+        click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1)),
+        click.option("--chunk-size", default=4096, show_default=True, type=click.IntRange(min=1),
+                     help="Views per shard on disk."),
+        click.option("--record-steps", is_flag=True, help="fixed mode: keep every ACT step's prediction."),
+        click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (GPU, long runs)."),
+        click.option("--seed", default=0, show_default=True),
+        click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Run directory (an interrupted run continues from its chunks)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Path | None, max_aug: int | None,
+                steps: int | None, halt: str, threshold: float, batch_size: int, chunk_size: int,
+                record_steps: bool, compile_model: bool, seed: int, out: Path) -> tuple[dict[str, Any], int]:
+    """Run `run_predict` or `run_evaluate` with a progress bar on rank 0; return its summary and this rank."""
+    from harness.cli.tables import progress_bar
+    from harness.config import EngineConfig
+    from harness.core.dist import init_distributed
+    from harness.core.errors import DataError
+    from harness.core.schema import validate
+    from harness.infer.evaluate import run_evaluate, run_predict
+
+    if record_steps and halt != "fixed":
+        raise click.UsageError("--record-steps needs --halt fixed")
+    tasks = load_set(tasks_spec)
+    cfg = EngineConfig(batch_size=batch_size, steps=steps, halt=halt, threshold=threshold,
+                       chunk_size=chunk_size, record_steps=record_steps, compile=compile_model)
+    try:
+        validate(cfg, "options")
+    except DataError as exc:
+        raise click.UsageError(str(exc)) from None
+    d = init_distributed()
+    rank, world, device = d.rank, d.world, d.device
+    with progress_bar(console, disable=rank != 0) as bar:
+        task = bar.add_task(f"{command} on {device}", total=None, info="views")
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        run = run_evaluate if command == "evaluate" else run_predict
+        return run(checkpoint, tasks, out, cfg, identifiers, max_aug, seed, device, rank, world, progress), rank
+
+
+@click.command("predict")
+@_engine_options
+def predict_cmd(**kwargs: Any) -> None:
+    """Run CHECKPOINT on every test input of SET under every view its layout has (test-time
+    augmentation), writing prediction chunks to OUT/predictions/. Under torchrun each rank takes
+    its share of the chunks.
+
+    \b
+        trm-eval predict ckpt/arc1 --tasks arc-agi-1/evaluation --max-aug 64 -o runs/arc1-eval
+    """
+    info, rank = _engine_run("predict", **kwargs)
+    if rank == 0:
+        console.print(f"{info['views_computed']} views predicted in {info['seconds']:.1f} s "
+                      f"({info['views']} in the task set) -> {kwargs['out']}/predictions")
+
+
+@click.command("evaluate")
+@_engine_options
+def evaluate_cmd(**kwargs: Any) -> None:
+    """predict -> vote -> submission.json -> score, all in OUT (submission.json, candidates.jsonl,
+    score.json, run.json, predictions/).
+
+    \b
+        trm-eval evaluate ckpt/arc1 --tasks arc-agi-1/evaluation -o runs/arc1-eval
+        torchrun --nproc-per-node 4 -m harness.cli evaluate ckpt/arc1 --tasks arc-agi-1/evaluation -o runs/x
+    """
+    from harness.cli.tables import vote_table
+
+    summary, rank = _engine_run("evaluate", **kwargs)
+    if rank == 0:
+        console.print(vote_table(summary))
+        console.print(f"mean ACT steps per view: {summary['mean_steps']:.2f}")

@@ -1,0 +1,118 @@
+"""The run-directory contract: every file name a stage writes or reads, and the typed records in
+its JSON files (each field commented, as lm-evaluation-harness's result_schema), so that no other
+module spells a name and readers and writers agree on the keys.
+
+    training run  runs/<name>/   config.toml  run.json (TrainingRecord)  metrics.jsonl  layout/
+                                 checkpoints/step_N/ {model.safetensors, manifest.json (Manifest),
+                                 identifiers.json, state.pt, rank<R>.pt}
+    evaluation    runs/<name>/   predictions/chunk-*.npz  submission.json  candidates.jsonl
+                                 score.json (ScoreRecord)  run.json (EvaluationRecord)
+
+`run.json` keeps its name in both kinds of folder (existing runs and scripts read it); the two
+records are told apart by the files beside them (a training run has config.toml).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+# Training runs
+TRAIN_CONFIG = "config.toml"  # the resolved RunConfig, re-read by --resume
+TRAINING_RECORD = "run.json"  # TrainingRecord
+METRICS = "metrics.jsonl"  # one JSON object per log line
+LAYOUT = "layout"  # folder: the puzzle layout (harness.data.layout)
+LAYOUT_MANIFEST = "layout.json"  # inside LAYOUT
+CHECKPOINTS = "checkpoints"  # folder of step_N checkpoints
+TRAIN_STATE = "state.pt"  # optimiser, raw and EMA weights, data position (inside step_N)
+
+# Checkpoints (a folder anything can evaluate)
+MANIFEST = "manifest.json"  # Manifest, written last: a folder with a manifest is complete
+WEIGHTS = "model.safetensors"
+IDENTIFIERS = "identifiers.json"  # the puzzle identifiers (embedding rows) in order
+
+# Evaluations
+PREDICTIONS = "predictions"  # folder of prediction shards (harness.predictions.shards)
+SUBMISSION = "submission.json"  # the Kaggle file
+CANDIDATES = "candidates.jsonl"  # every ranked candidate
+SCORE = "score.json"  # ScoreRecord
+EVALUATION_RECORD = "run.json"  # EvaluationRecord
+PREDICTIONS_JSONL = "predictions.jsonl"  # baselines: predictions as JSON Lines
+
+# The demo
+DEMO_SUMMARY = "summary.json"
+
+
+class KaggleScore(TypedDict):
+    """`submissions.Score.to_dict()`: the Kaggle metric of one submission."""
+
+    dataset: str  # task-set name the truth came from
+    dataset_hash: str  # sha256 of that set's content
+    score: float  # mean over tasks of solved test outputs / test outputs
+    ci95: list[float]  # 95% bootstrap interval over tasks
+    tasks: int  # tasks scored (every task of the set)
+    tasks_fully_solved: int  # tasks with every output solved
+    tasks_missing: int  # tasks absent from the submission (count as 0)
+    outputs: int  # test outputs
+    outputs_solved: int
+    output_score: float  # outputs_solved / outputs
+
+
+class ScoreRecord(TypedDict):
+    """score.json: what voting produced and, when the set has solutions, how it scores."""
+
+    tasks: str  # task-set name (re-loaded by reports; must hash to tasks_hash)
+    tasks_hash: str  # sha256 of the task set's content when the run was scored
+    n_tasks: int
+    test_inputs: int
+    views: int  # prediction rows voted
+    candidates: int  # distinct (task, test input, grid) candidates
+    rank_by: str  # the voting rule (voting.RANKERS)
+    fallbacks: int  # test inputs with no prediction (given a copy of the input)
+    fallback_pairs: list[str]  # "task[index]" of each fallback
+    submission: str  # path of the submission.json written
+    pass_at_k: NotRequired[dict[str, float]]  # "K" -> fraction of test outputs in the top K (K > 2: oracle)
+    score: NotRequired[KaggleScore]  # only when the task set has solutions
+    mean_steps: NotRequired[float]  # evaluations: mean ACT steps per view
+
+
+class EvaluationRecord(TypedDict):
+    """run.json of an evaluation: how the predictions were made (shown by reports)."""
+
+    checkpoint: str  # path of the evaluated checkpoint
+    checkpoint_step: int | None  # training step it was saved at, when known
+    tasks: str
+    tasks_hash: str
+    views: int  # views predicted
+    max_aug: int | None  # cap on views per task (None: every view of the layout)
+    halt: str  # halting rule: fixed (the reference) or q
+    threshold: float | None  # q_halt logit threshold (q rule only)
+    max_steps: int  # ACT step cap
+    mean_steps: float  # ACT steps actually run per view
+    seconds: float  # wall time of predict + vote + score
+    device: str
+    world_size: int
+    gpu_seconds: float | None  # seconds x processes on GPUs; None on CPU
+
+
+class TrainingRecord(TypedDict):
+    """run.json of a training run: what it trains on and where it ran."""
+
+    layout_sha256: str  # Layout.hash: checkpoints only evaluate under this layout
+    identifiers: int  # puzzle identifiers (embedding rows)
+    total_steps: int  # planned optimiser steps
+    world_size: int  # processes (a resume needs the same number)
+    environment: dict[str, Any]  # git commit, python/torch/numpy/cuda versions, GPUs
+
+
+class Manifest(TypedDict):
+    """manifest.json of a checkpoint folder (format trm-eval-checkpoint, version 1)."""
+
+    format: str  # "trm-eval-checkpoint"
+    format_version: int
+    trm_eval_version: str
+    torch_version: str
+    config: dict[str, Any]  # the model config (models.TRMConfig.to_dict())
+    puzzle_identifiers: dict[str, Any] | None  # {"count", "sha256"} of identifiers.json, None if unknown
+    step: int | None  # training step, None for imported weights
+    ema: bool | None  # whether these are EMA weights; None when unknown
+    source: dict[str, Any] | None  # where the weights came from (a run, a reference file)
