@@ -157,22 +157,27 @@ def from_dict(raw: dict[str, Any], where: str) -> RunConfig:
 
 
 def _model_section(values: Any, data: DataConfig, where: str) -> dict[str, Any]:
-    """The [model] table as given, checked by building the model's config class with the fields the
-    run derives (seq_len from the canvas, one puzzle identifier) filled in."""
-    from models.config import TRMConfig
+    """The [model] table as given, checked by building its family's config class (`family`, default
+    trm) with the fields the run derives (seq_len from the canvas, one puzzle identifier) filled in."""
+    from models import FAMILIES
 
     if not isinstance(values, dict):
         raise DataError(f"{where}: should be a table of key = value settings")
     model = dict(values)
-    names = {f.name for f in dataclasses.fields(TRMConfig)}
+    family = model.get("family", "trm")
+    if family not in FAMILIES:
+        raise DataError(f"{where}: family = {family!r} must be one of {', '.join(map(repr, FAMILIES))}")
+    config_class = FAMILIES[family].config_class
+    names = {f.name for f in dataclasses.fields(config_class)} | {"family"}
     bad = sorted(set(model) - names)
     if bad:
-        raise DataError(f"{where}: unknown key(s) {bad}")
+        raise DataError(f"{where}: unknown key(s) {bad} for family {family}")
     derived = sorted({"num_puzzle_identifiers", "seq_len"} & set(model))
     if derived:
         raise DataError(f"{where}: {', '.join(derived)} are derived from the layout and canvas; remove them")
+    fields = {k: v for k, v in model.items() if k != "family"}
     try:
-        TRMConfig.from_dict({**model, "num_puzzle_identifiers": 1, "seq_len": data.canvas ** 2})
+        config_class.from_dict({**fields, "num_puzzle_identifiers": 1, "seq_len": data.canvas ** 2})
     except (TypeError, ValueError) as exc:
         raise DataError(f"{where}: {exc}") from None
     return model

@@ -100,7 +100,7 @@ def test_existing_checkpoint_is_not_overwritten_silently(tmp_path, model):
     with pytest.raises(DataError, match="already exists"):
         save_checkpoint(tmp_path / "ck", model, step=2)
     save_checkpoint(tmp_path / "ck", model, step=2, overwrite=True)
-    assert read_manifest(tmp_path / "ck")["step"] == 2
+    assert read_manifest(tmp_path / "ck")[0]["step"] == 2
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [MANIFEST, WEIGHTS]
 
 

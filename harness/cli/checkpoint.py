@@ -51,7 +51,7 @@ def info(ckpt: Path) -> None:
     """Show the manifest of CKPT and its parameter counts (network and puzzle embedding apart)."""
     from harness.infer.checkpoints import read_manifest, tensor_counts
 
-    manifest = read_manifest(ckpt)
+    manifest, _ = read_manifest(ckpt)
     counts = tensor_counts(ckpt)
     table = Table(title=f"checkpoint {ckpt}", show_header=False)
     table.add_column("field", style="bold")
@@ -59,6 +59,7 @@ def info(ckpt: Path) -> None:
     layout = manifest.get("puzzle_identifiers")
     source = manifest.get("source") or {}
     rows = [
+        ("family", str(manifest.get("family", "trm"))),
         ("network weights", f"{counts['network']:,}"),
         ("puzzle embeddings", f"{counts['puzzle_embedding']:,}"),
         ("step", str(manifest.get("step"))),

@@ -111,7 +111,8 @@ class Manifest(TypedDict):
     format_version: int
     trm_eval_version: str
     torch_version: str
-    config: dict[str, Any]  # the model config (models.TRMConfig.to_dict())
+    family: NotRequired[str]  # model family (models.FAMILIES); absent in older TRM checkpoints
+    config: dict[str, Any]  # the model config (the family's config class, to_dict())
     puzzle_identifiers: dict[str, Any] | None  # {"count", "sha256"} of identifiers.json, None if unknown
     step: int | None  # training step, None for imported weights
     ema: bool | None  # whether these are EMA weights; None when unknown

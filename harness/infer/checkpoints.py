@@ -27,9 +27,9 @@ from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import atomic_write, first_line, load_reference_state_dict, write_json
 from harness.core.sources import read_json
-from models.config import TRMConfig
+from models import FAMILIES, ACTModel, ModelConfig, config_from_reference, family_of
 from models.reference import from_reference
-from models.trm import PUZZLE_EMBEDDING_KEY, TRM
+from models.trm import PUZZLE_EMBEDDING_KEY
 
 MANIFEST = rundir.MANIFEST
 WEIGHTS = rundir.WEIGHTS
@@ -74,7 +74,7 @@ def trm_eval_version() -> str:
 
 def save_checkpoint(
     directory: str | Path,
-    model: TRM,
+    model: ACTModel,
     *,
     step: int | None = None,
     ema: bool | None = None,
@@ -97,11 +97,12 @@ def save_checkpoint(
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(directory / WEIGHTS, lambda fh: fh.write(safetensors_bytes(tensors, metadata={"format": "pt"})),
                  mode="wb")
-    manifest = {
+    manifest: rundir.Manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "trm_eval_version": trm_eval_version(),
         "torch_version": torch.__version__,
+        "family": family_of(config).name,
         "config": config.to_dict(),
         "puzzle_identifiers": layout,
         "step": step,
@@ -112,8 +113,9 @@ def save_checkpoint(
     return directory
 
 
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    """The manifest of a checkpoint directory, checked for format and a readable config."""
+def read_manifest(directory: str | Path) -> tuple[dict[str, Any], ModelConfig]:
+    """The manifest of a checkpoint directory, checked for format, and its model config (parsed
+    once here, by the class of the family the manifest names; no family means TRM)."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise DataError(f"{directory}: not a checkpoint directory (no {MANIFEST})")
@@ -125,41 +127,42 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
                         f"(this trm-eval reads {FORMAT_VERSION})")
     if not isinstance(manifest.get("config"), dict):
         raise DataError(f"{path}: no model config")
+    family = manifest.get("family", "trm")
+    if family not in FAMILIES:
+        raise DataError(f"{path}: family {family!r} is not one of {', '.join(FAMILIES)}")
     try:
-        TRMConfig.from_dict(manifest["config"])
+        config = FAMILIES[family].config_class.from_dict(manifest["config"])
     except (TypeError, ValueError) as exc:
         raise DataError(f"{path}: config: {exc}") from None
-    return manifest
+    return manifest, config
 
 
 def load_checkpoint(
     directory: str | Path, *, identifiers: list[str] | None = None
-) -> tuple[TRM, dict[str, Any]]:
+) -> tuple[ACTModel, dict[str, Any]]:
     """Load a checkpoint (on CPU) and its manifest.
 
     When `identifiers` is given it must be the layout the checkpoint was trained with: the
     puzzle embedding rows mean nothing under another one.
     """
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    config = TRMConfig.from_dict(manifest["config"])
+    manifest, config = read_manifest(directory)
     if identifiers is not None:
-        check_layout(manifest, identifiers, directory)
+        check_layout(manifest, config, identifiers, directory)
     weights = directory / WEIGHTS
     try:
         tensors = load_file(weights)
     except (OSError, SafetensorError) as exc:
         raise DataError(f"{weights}: cannot read weights: {exc}") from None
     try:
-        model = TRM.from_state_dict(config, tensors)
+        model = family_of(config).model_class.from_state_dict(config, tensors)
     except RuntimeError as exc:
         raise DataError(f"{weights}: does not match the manifest's config: {first_line(exc)}") from None
     return model.eval(), manifest
 
 
-def check_layout(manifest: dict[str, Any], identifiers: list[str], where: str | Path) -> None:
+def check_layout(manifest: dict[str, Any], config: ModelConfig, identifiers: list[str], where: str | Path) -> None:
     """DataError unless `identifiers` is the layout recorded in the manifest (or fits its config)."""
-    config = TRMConfig.from_dict(manifest["config"])
     _check_identifier_count(identifiers, config, where)
     recorded = manifest.get("puzzle_identifiers")
     if recorded is not None and recorded != identifiers_layout(identifiers):
@@ -191,13 +194,13 @@ def import_reference(
             raise DataError(f"{path}: expected a JSON object")
         merged.update(data)
     try:
-        config = TRMConfig.from_reference(merged)
+        config = config_from_reference(merged)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{config_path}: {exc}") from None
     identifiers = read_identifiers(identifiers_path) if identifiers_path is not None else None
     state = load_reference_state_dict(checkpoint)
     try:
-        model = TRM.from_state_dict(config, from_reference(state, config))
+        model = family_of(config).model_class.from_state_dict(config, from_reference(state, config))
     except ValueError as exc:
         raise DataError(f"{checkpoint}: {exc} (config {config_path})") from None
     match = re.fullmatch(r"step_(\d+)(\.pt)?", checkpoint.name)
@@ -231,7 +234,7 @@ def load_batch(path: str | Path) -> dict[str, torch.Tensor]:
     return batch
 
 
-def run_batch(model: TRM, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def run_batch(model: ACTModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Evaluate every ACT step; per key a tensor stacked over steps (steps first)."""
     cfg = model.config
     inputs, ids = batch.get("inputs"), batch.get("puzzle_identifiers")
@@ -249,7 +252,7 @@ def run_batch(model: TRM, batch: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     return {k: torch.stack([s[k] for s in steps]).cpu() for k in RUN_BATCH_KEYS}
 
 
-def _check_identifier_count(identifiers: list[str], config: TRMConfig, where: str | Path) -> None:
+def _check_identifier_count(identifiers: list[str], config: ModelConfig, where: str | Path) -> None:
     if len(identifiers) != config.num_puzzle_identifiers:
         raise DataError(f"{where}: {len(identifiers)} puzzle identifiers supplied, the model has "
                         f"{config.num_puzzle_identifiers} puzzle embedding rows")

@@ -24,7 +24,7 @@ from harness.core.tasks import TaskSet
 from harness.data.encoding import decode
 from harness.data.views import Views, encode_views
 from harness.predictions.shards import chunk_path, save_chunk
-from models import TRM
+from models import ACTModel
 from voting import Predictions
 
 
@@ -38,7 +38,7 @@ class ChunkResult:
     step_preds: np.ndarray | None = None  # (steps, n, seq_len) uint8 when recorded
 
 
-def _run_fixed(model: TRM, inputs: torch.Tensor, ids: torch.Tensor, steps: int, record: bool):
+def _run_fixed(model: ACTModel, inputs: torch.Tensor, ids: torch.Tensor, steps: int, record: bool):
     core = model.inner
     n = inputs.shape[0]
     z_H = core.H_init.expand(n, model.config.total_len, -1).clone()
@@ -53,7 +53,7 @@ def _run_fixed(model: TRM, inputs: torch.Tensor, ids: torch.Tensor, steps: int, 
 
 
 @torch.inference_mode()
-def run_chunk(model: TRM, tokens: np.ndarray, identifiers: np.ndarray, cfg: EngineConfig,
+def run_chunk(model: ACTModel, tokens: np.ndarray, identifiers: np.ndarray, cfg: EngineConfig,
               device: torch.device, on_done: Callable[[int], None] | None = None) -> ChunkResult:
     """Evaluate one chunk of views; `on_done(k)` is told as views finish (for progress bars)."""
     steps = cfg.steps or model.config.halt_max_steps
@@ -82,7 +82,7 @@ def run_chunk(model: TRM, tokens: np.ndarray, identifiers: np.ndarray, cfg: Engi
     return ChunkResult(preds, q_out, used)
 
 
-def _run_continuous(model: TRM, inputs_all: torch.Tensor, ids_all: torch.Tensor, steps: int, cfg: EngineConfig,
+def _run_continuous(model: ACTModel, inputs_all: torch.Tensor, ids_all: torch.Tensor, steps: int, cfg: EngineConfig,
                     preds: np.ndarray, q_out: np.ndarray, used: np.ndarray,
                     on_done: Callable[[int], None] | None) -> None:
     """Continuous batching: slots hold views in flight; finished slots are refilled immediately."""
@@ -129,7 +129,7 @@ def chunk_predictions(views: Views, result: ChunkResult, canvas: int, step: int 
                        result.q_halt)
 
 
-def predict(model: TRM, views: Views, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
+def predict(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
             device: torch.device, rank: int = 0, world_size: int = 1,
             progress: Callable[[int, int], None] | None = None) -> dict:
     """Evaluate this rank's chunks that are not on disk yet. Returns timing for the run record.

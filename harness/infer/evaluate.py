@@ -21,7 +21,7 @@ from harness.infer.checkpoints import find_identifiers, load_checkpoint
 from harness.infer.engine import chunk_predictions, predict, run_chunk
 from harness.pipeline import vote_to_submission
 from harness.predictions.shards import merge_chunks
-from models import TRM
+from models import ACTModel
 from voting import pass_at_k, vote
 
 
@@ -80,7 +80,7 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
     return summary
 
 
-def evaluate_held_out(model: TRM, identifiers: list[str], tasks: TaskSet, canvas: int, batch_size: int,
+def evaluate_held_out(model: ACTModel, identifiers: list[str], tasks: TaskSet, canvas: int, batch_size: int,
                       device: torch.device, max_aug: int | None) -> dict[str, float]:
     """pass@K of `model` (already in eval mode) on the test pairs of `tasks`, voting over up to
     max_aug views per task; nothing is written to disk."""

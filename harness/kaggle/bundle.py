@@ -135,11 +135,11 @@ def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from models import TRM, TRMConfig
+    from models import family_of
     from models.trm import PUZZLE_EMBEDDING_KEY
 
-    manifest = read_manifest(checkpoint)
-    check_layout(manifest, identifiers, checkpoint)
+    manifest, config = read_manifest(checkpoint)
+    check_layout(manifest, config, identifiers, checkpoint)
     with safe_open(checkpoint / WEIGHTS, framework="pt") as weights:
         has_table = PUZZLE_EMBEDDING_KEY in weights.keys()
     if full_embeddings or not has_table:  # a plain copy: the weights are never read into memory
@@ -149,11 +149,11 @@ def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_
         tensors = load_file(checkpoint / WEIGHTS)
         table = tensors[PUZZLE_EMBEDDING_KEY]
         tensors[PUZZLE_EMBEDDING_KEY] = table.float().mean(0, keepdim=True).to(table.dtype)
-        config = dataclasses.replace(TRMConfig.from_dict(manifest["config"]), num_puzzle_identifiers=1)
+        config = dataclasses.replace(config, num_puzzle_identifiers=1)
         identifiers = [MEAN_IDENTIFIER]
         source = {"slimmed_from": str(checkpoint), "puzzle_identifiers": manifest.get("puzzle_identifiers"),
                   "source": manifest.get("source")}
-        save_checkpoint(dest, TRM.from_state_dict(config, tensors), step=manifest.get("step"),
+        save_checkpoint(dest, family_of(config).model_class.from_state_dict(config, tensors), step=manifest.get("step"),
                         ema=manifest.get("ema"), identifiers=identifiers, source=source)
     write_json(dest / "identifiers.json", identifiers)
     return {"step": manifest.get("step"), "embeddings": "full" if len(identifiers) > 1 else "mean",
@@ -164,13 +164,16 @@ def fine_tuning_config(config: str | Path | None, overrides: tuple[str, ...], ch
     """The fine-tuning RunConfig with [model] set to the checkpoint's architecture and the canvas
     it was trained on (the network has to fit the weights)."""
     cfg = load_config(config or DEFAULT_CONFIG, list(overrides))
-    arch = read_manifest(checkpoint)["config"]
+    manifest, _ = read_manifest(checkpoint)
+    arch = manifest["config"]
     canvas = round(arch["seq_len"] ** 0.5)
     if canvas * canvas != arch["seq_len"]:
         raise DataError(f"{checkpoint}: seq_len {arch['seq_len']} is not a square canvas")
     model = {k: v for k, v in arch.items() if k not in ("num_puzzle_identifiers", "seq_len")}
+    if manifest.get("family", "trm") != "trm":
+        model["family"] = manifest["family"]
     data = dataclasses.replace(cfg.data, canvas=canvas, max_side=min(cfg.data.max_side, canvas))
-    return RunConfig(data, model, cfg.train)
+    return RunConfig(data, model, cfg.train, cfg.predict)
 
 
 def kernel_metadata(ids: BundleIds, competition: str, accelerator: str | None) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Every on-disk form of voting.Predictions (one row per evaluated view), each format known once:
-  jsonl.py      JSON Lines interchange <-> Predictions (any codebase), and the vote's candidates out
-  reference.py  the reference code's saved evaluation outputs -> Predictions (read only)
-  shards.py     the engine's npz shards <-> Predictions (+ ACT steps, per-step grids), and a run's reader
-Imports only harness.core, harness.data.encoding, voting and augment: never the engine that writes."""
+"""Every on-disk form of voting.Predictions (one row per evaluated view), each format known in one module:
+  jsonl.py      JSON Lines interchange, read and written (any codebase's views), and the vote's candidates.jsonl
+  reference.py  the reference code's saved evaluation outputs, read into Predictions
+  shards.py     the engine's npz shards: saved, loaded, merged, and read back per ACT step for reports
+Below harness.infer (the engine calls shards): imports only harness.core, harness.data.encoding, voting, augment."""

@@ -34,7 +34,7 @@ from harness.infer.evaluate import evaluate_held_out
 from harness.train.metrics import environment, external_loggers, summarise, truncate_metrics
 from harness.train.schedule import EMA, evaluated_weights, learning_rate, make_optimizer
 from harness.train.state import checkpoint_dirs, restore_state, save_state
-from models import TRM, Carry, TRMConfig, act_loss
+from models import FAMILIES, ACTModel, Carry, act_loss
 from models.optim import sign_sgd_rows_
 
 
@@ -51,16 +51,18 @@ def prepare_data(cfg: RunConfig, run_dir: Path) -> tuple[dict[str, TaskSet], Lay
     return subsets, layout
 
 
-def build_model(cfg: RunConfig, layout: Layout, device: torch.device) -> TRM:
+def build_model(cfg: RunConfig, layout: Layout, device: torch.device) -> ACTModel:
+    """The [model] family's network for this layout and canvas, seeded identically on every rank."""
     fields = dict(cfg.model)
+    family = FAMILIES[fields.pop("family", "trm")]
     fields["num_puzzle_identifiers"] = len(layout)
     fields["seq_len"] = cfg.data.canvas ** 2
     torch.manual_seed(cfg.train.seed)  # every rank builds the same initial weights
     with torch.device(device):
-        return TRM(TRMConfig(**fields))
+        return family.build(family.config_class(**fields))
 
 
-def init_from_checkpoint(model: TRM, path: Path, layout: Layout) -> int:
+def init_from_checkpoint(model: ACTModel, path: Path, layout: Layout) -> int:
     """Fine-tuning: network weights from `path`; puzzle rows by name where the old layout has them,
     the mean old embedding elsewhere. Returns how many rows were new."""
     old_ids = find_identifiers(path, None)
@@ -89,7 +91,7 @@ class Trainer:
     d: Dist
     subsets: dict[str, TaskSet]
     layout: Layout
-    model: TRM
+    model: ACTModel
     optimizer: torch.optim.Optimizer
     ema: EMA | None
     sampler: BatchSampler

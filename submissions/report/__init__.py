@@ -1,8 +1,8 @@
-"""Leaderboard reports, one way: runs in -> figures and tables -> HTML, Markdown and CSV out.
-  runs.py (run directories) -> tables.py, curves.py, compare.py (numbers) -> plots.py, pictures.py
-  (SVG, PNG) -> model.py (Report, Figure) -> format.py (cells, notes) -> html.py, markdown.py -> build.py.
-Each module imports only those before it; build_report reads and computes, write_report renders and
-writes. Outside the package: voting, augment, harness.core and harness.predictions only."""
+"""Leaderboard reports: run directories in -> figures and tables -> report.html, report.md and CSV out.
+
+Imports flow one way: runs -> tables, curves, compare -> plots, pictures -> model (Report, Figure)
+-> format (cells and notes both renderers use) -> html, markdown -> build (build_report, write_report).
+Outside submissions it imports only voting, augment, harness.core and harness.predictions."""
 
 from submissions.report.build import build_report, write_report
 

@@ -2,7 +2,7 @@
 
 A hand-written palette PNG of a 30x30 grid is ~100 bytes, so a report can picture every task of
 a set and still open offline as one small file; the browser scales it up crisply
-(`image-rendering: pixelated`) and CSS draws the cell lines (see report_html).
+(`image-rendering: pixelated`) and CSS draws the cell lines (see html).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Read: score.json (required: names the task set and its hash), submission.json (required),
 run.json (optional metadata: checkpoint, ACT steps, gpu_seconds, device) and predictions
-(optional, see report_predictions). The task set is reloaded by name and must have the recorded
+(optional, see harness.predictions.shards). The task set is reloaded by name and must have the recorded
 hash, so a report never silently scores against other data.
 """
 
