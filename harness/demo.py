@@ -19,6 +19,7 @@ import torch
 
 from harness.baselines import copy_input, predict_views
 from harness.config import RunConfig, load_config
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json
 from harness.core.sources import load_tasks, save_kaggle
@@ -46,7 +47,7 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     start = time.perf_counter()
     train_dir = out / "train"
     done = checkpoint_dirs(train_dir)
-    saved = train_dir / "config.toml"
+    saved = train_dir / rundir.TRAIN_CONFIG
     if done and saved.exists() and load_config(saved).to_toml() != cfg.to_toml():
         raise DataError(f"{train_dir}: holds a training run of another config; rerun with --fresh to retrain, "
                         f"or choose another --out")
@@ -62,12 +63,12 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     truth = tasks.solutions()
     engine = cfg.predict
     summary = run_evaluate(checkpoint, tasks, out / "voted", engine, device=torch.device("cpu"), progress=progress)
-    preds, _ = merge_chunks(out / "voted" / "predictions", summary["views"], engine.chunk_size)
+    preds, _ = merge_chunks(out / "voted" / rundir.PREDICTIONS, summary["views"], engine.chunk_size)
     identity = (preds.tids == 0) & (preds.colors == np.arange(10, dtype=np.uint8)).all(axis=1)
     bars = {"single-view": preds.subset(identity), "copy-input": predict_views(tasks, copy_input, n_views=1)}
     for name, bar in bars.items():
-        write_jsonl(bar, out / name / "predictions.jsonl")
-        write_json(out / name / "score.json", vote_to_submission(bar, tasks, out / name / "submission.json"), indent=2)
+        write_jsonl(bar, out / name / rundir.PREDICTIONS_JSONL)
+        write_json(out / name / rundir.SCORE, vote_to_submission(bar, tasks, out / name / rundir.SUBMISSION), indent=2)
     report = write_report(build_report([out / "voted", *(out / name for name in bars)], published=False),
                           out / "report")
     result = {
@@ -83,9 +84,9 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
             "copy_input": _outputs_solved(bars["copy-input"], truth),
         },
         "kaggle_score_voted": summary["score"]["score"],
-        "submission": str(out / "voted" / "submission.json"),
+        "submission": str(out / "voted" / rundir.SUBMISSION),
         "report": str(report["html"]),
         "checkpoint": str(checkpoint),
     }
-    write_json(out / "summary.json", result, indent=2)
+    write_json(out / rundir.DEMO_SUMMARY, result, indent=2)
     return result

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.baselines import BASELINES, predict_views
+from harness.core import rundir
 from harness.core.io import write_json
 from harness.core.tasks import TaskSet
 from harness.predictions.jsonl import write_candidates, write_jsonl
@@ -52,8 +53,8 @@ def run_baselines(tasks: TaskSet, out_dir: Path, n_views: int = 8, seed: int = 0
     for name, predictor in BASELINES.items():
         run = out_dir / name
         preds = predict_views(tasks, predictor, n_views, seed)
-        write_jsonl(preds, run / "predictions.jsonl")
-        summary = vote_to_submission(preds, tasks, run / "submission.json")
-        write_json(run / "score.json", summary, indent=2)
+        write_jsonl(preds, run / rundir.PREDICTIONS_JSONL)
+        summary = vote_to_submission(preds, tasks, run / rundir.SUBMISSION)
+        write_json(run / rundir.SCORE, summary, indent=2)
         results.append({"baseline": name, **summary})
     return results

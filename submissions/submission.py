@@ -10,7 +10,7 @@ import numpy as np
 
 from harness.core.errors import DataError
 from harness.core.grids import grid_to_list
-from harness.core.io import write_json
+from harness.core.io import read_json, write_json
 from harness.core.tasks import TaskSet
 
 N_ATTEMPTS = 2
@@ -50,8 +50,6 @@ def write_submission(submission: Submission, path: str | Path) -> Path:
 
 def read_submission(path: str | Path) -> dict[str, Any]:
     """Load a submission file as raw JSON (validation reports what is wrong inside it)."""
-    from harness.core.sources import read_json
-
     raw = read_json(Path(path))
     if not isinstance(raw, dict):
         raise DataError(f"{path}: a submission must be a JSON object {{task_id: [...]}}, "

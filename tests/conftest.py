@@ -9,6 +9,8 @@ import pytest
 import torch
 from hypothesis import settings
 
+from tests.helpers import make_task
+
 # Shared 2-core machines: time limits per example would make property tests flaky, not stricter.
 settings.register_profile("trm-eval", deadline=None)
 settings.load_profile("trm-eval")
@@ -32,20 +34,6 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent")
     return SHARED
-
-
-def make_task(test_outputs: bool = True) -> dict:
-    task = {
-        "train": [
-            {"input": [[1, 2], [1, 3]], "output": [[2, 1], [3, 1]]},
-            {"input": [[5, 0, 6]], "output": [[6, 0, 5]]},
-        ],
-        "test": [{"input": [[7, 8, 9], [1, 1, 2]]}, {"input": [[3]]}],
-    }
-    if test_outputs:
-        task["test"][0]["output"] = [[9, 8, 7], [2, 1, 1]]
-        task["test"][1]["output"] = [[3]]
-    return task
 
 
 @pytest.fixture

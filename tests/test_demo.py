@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from harness.cli.main import cli
-from tests.test_train import TINY
+from tests.helpers import TINY
 
 
 def test_short_demo_end_to_end(tmp_path):

@@ -28,7 +28,7 @@ from harness.kaggle.settings import KernelSettings
 from harness.kaggle.stages import fit_batch
 from models import TRM, TRMConfig
 from submissions import validate_submission
-from tests.conftest import make_task
+from tests.helpers import make_task
 
 SLUG = "arc-prize-2025"
 FAKE_KEY = "FAKE-KEY-0123456789abcdef"

@@ -6,7 +6,7 @@ import pytest
 
 from harness.core.errors import DataError
 from harness.core.sources import BUILTIN_SETS, load_solutions, load_tasks
-from tests.conftest import make_task
+from tests.helpers import make_task
 
 
 @pytest.mark.parametrize("name, n_tasks, n_outputs", [

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from harness.cli.common import console
+from harness.core import rundir
 
 
 @click.command()
@@ -48,4 +49,4 @@ def demo(config_name: str, overrides: tuple[str, ...], out_dir: Path, fresh: boo
         result = run_demo(cfg, out_dir, on_metrics, on_views)
     console.print(demo_table(result))
     console.print(f"Submission: {result['submission']}\nReport:     {result['report']}\n"
-                  f"Checkpoint: {result['checkpoint']}\nSummary:    {out_dir / 'summary.json'}")
+                  f"Checkpoint: {result['checkpoint']}\nSummary:    {out_dir / rundir.DEMO_SUMMARY}")

@@ -15,14 +15,16 @@ from harness.core.errors import DataError
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def datasets(as_json: bool) -> None:
-    """List the built-in task sets with task and test-output counts and content hashes."""
-    from harness.core.sources import BUILTIN_SETS, load_builtin
+    """List the built-in task sets of every benchmark with task and test-output counts and content hashes."""
+    from harness.core.benchmarks import BENCHMARKS
 
     rows = []
-    for name, spec in BUILTIN_SETS.items():
-        tasks = load_builtin(name)
-        rows.append({"name": name, "tasks": len(tasks), "test_inputs": tasks.n_test_inputs,
-                     "test_outputs": tasks.n_test_outputs, "hash": tasks.hash, "description": spec.description})
+    for benchmark in BENCHMARKS.values():
+        for name, spec in benchmark.sets.items():
+            tasks = benchmark.load(name, None)
+            rows.append({"name": name, "benchmark": benchmark.name, "tasks": len(tasks),
+                         "test_inputs": tasks.n_test_inputs, "test_outputs": tasks.n_test_outputs,
+                         "hash": tasks.hash, "description": spec.description})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -11,3 +11,9 @@ class DataError(Exception):
 def where(*parts: object) -> str:
     """Join the non-empty location parts of an error message: `file: task 0a1b: test[0].input`."""
     return ": ".join(str(p) for p in parts if p not in (None, ""))
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (torch's run to dozens), for a one-line DataError."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

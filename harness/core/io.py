@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from harness.core.errors import DataError
+from harness.core.errors import DataError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -68,15 +68,21 @@ def load_reference_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor
     return data
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (torch's run to dozens), for a one-line DataError."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _unpickler_reason(exc: BaseException) -> str:
     """The one informative line of torch's long weights-only refusal message."""
     for line in str(exc).splitlines():
         if "WeightsUnpickler error:" in line:
             return line.split("WeightsUnpickler error:", 1)[1].split(". ")[0].strip()
     return first_line(exc)
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; a DataError that names the file (and line) if unreadable or malformed."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None

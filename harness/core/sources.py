@@ -3,7 +3,6 @@ challenge/solution files, and folders of one-JSON-per-task files. Everything is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from harness.core.errors import DataError, where
 from harness.core.grids import grid_to_list, to_grid
-from harness.core.io import write_json
+from harness.core.io import read_json, write_json
 from harness.core.tasks import Task, TaskSet
 
 
@@ -37,18 +36,6 @@ BUILTIN_SETS = {
                    "ARC-AGI-2 as in ARC Prize 2025 on Kaggle: evaluation (120 tasks, 172 outputs)"),
     )
 }
-
-
-def read_json(path: str | Path) -> Any:
-    """Parse a JSON file; a DataError that names the file (and line) if unreadable or malformed."""
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
 def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None) -> Task:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from augment.dihedral import SWAPS_AXES, dihedral
+from harness.core import rundir
 from harness.core.errors import DataError, where
 from harness.core.grids import MAX_SIDE
 from harness.data.encoding import COLOR_OFFSET, EOS, PAD, VOCAB_SIZE
@@ -52,7 +53,7 @@ def export_reference(layout: Layout, subsets: Sequence[tuple[str, Mapping[str, A
         for split in ("train", "test"):
             tasks = [k for k, entry in enumerate(layout.tasks) if split == "train" or entry.held_out]
             _export_split(layout, tasks, examples[split], draws, split == "train", tmp / split)
-        (tmp / "identifiers.json").write_bytes(layout.identifiers_json)
+        (tmp / rundir.IDENTIFIERS).write_bytes(layout.identifiers_json)
         (tmp / "test_puzzles.json").write_bytes(layout.test_puzzles_json)
         os.replace(tmp, out_dir)
     except BaseException:

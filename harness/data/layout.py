@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from augment.transform import BLANK, SEPARATOR, Transform
+from harness.core import rundir
 from harness.core.errors import DataError, where
 from harness.core.grids import to_grid
 from harness.core.io import atomic_write, write_json
@@ -156,7 +157,7 @@ class Layout:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
         atomic_write(directory / "layout.npz", lambda fh: fh.write(buffer.getvalue()), mode="wb")
-        atomic_write(directory / "identifiers.json", lambda fh: fh.write(self.identifiers_json), mode="wb")
+        atomic_write(directory / rundir.IDENTIFIERS, lambda fh: fh.write(self.identifiers_json), mode="wb")
         atomic_write(directory / "test_puzzles.json", lambda fh: fh.write(self.test_puzzles_json), mode="wb")
         manifest = {
             "format": FORMAT,
@@ -170,7 +171,7 @@ class Layout:
             "words_used": self.words_used,
             "tasks": [astuple(t) for t in self.tasks],  # TaskEntry fields in order
         }
-        return write_json(directory / "layout.json", manifest, indent=1)
+        return write_json(directory / rundir.LAYOUT_MANIFEST, manifest, indent=1)
 
 
 _DIGITS = 10 ** np.arange(8, -1, -1, dtype=np.uint32)
@@ -272,9 +273,9 @@ def load_layout(directory: str | Path) -> Layout:
     """Read what `Layout.save` wrote; DataError if anything is missing or the hashes disagree."""
     directory = Path(directory)
     try:
-        manifest = json.loads((directory / "layout.json").read_text())
+        manifest = json.loads((directory / rundir.LAYOUT_MANIFEST).read_text())
         if manifest.get("format") != FORMAT:
-            raise DataError(where(directory / "layout.json", f"format {manifest.get('format')!r}, not {FORMAT}"))
+            raise DataError(where(directory / rundir.LAYOUT_MANIFEST, f"format {manifest.get('format')!r}, not {FORMAT}"))
         test_bytes = (directory / "test_puzzles.json").read_bytes()
         if hashlib.sha256(test_bytes).hexdigest() != manifest["test_puzzles_sha256"]:
             raise DataError(where(directory / "test_puzzles.json", "sha256 differs from layout.json"))

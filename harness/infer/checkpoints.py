@@ -24,9 +24,8 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from harness.core import rundir
-from harness.core.errors import DataError
-from harness.core.io import atomic_write, first_line, load_reference_state_dict, write_json
-from harness.core.sources import read_json
+from harness.core.errors import DataError, first_line
+from harness.core.io import atomic_write, load_reference_state_dict, read_json, write_json
 from models import FAMILIES, ACTModel, ModelConfig, config_from_reference, family_of
 from models.reference import from_reference
 from models.trm import PUZZLE_EMBEDDING_KEY

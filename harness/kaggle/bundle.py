@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig, load_config
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json, write_text
 from harness.infer.checkpoints import MANIFEST, WEIGHTS, check_layout, find_identifiers, read_manifest, save_checkpoint
@@ -155,7 +156,7 @@ def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_
                   "source": manifest.get("source")}
         save_checkpoint(dest, family_of(config).model_class.from_state_dict(config, tensors), step=manifest.get("step"),
                         ema=manifest.get("ema"), identifiers=identifiers, source=source)
-    write_json(dest / "identifiers.json", identifiers)
+    write_json(dest / rundir.IDENTIFIERS, identifiers)
     return {"step": manifest.get("step"), "embeddings": "full" if len(identifiers) > 1 else "mean",
             "puzzle_identifiers": len(identifiers)}
 

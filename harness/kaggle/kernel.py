@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json
 from harness.core.schema import validate
@@ -124,7 +125,7 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     checkpoint, init = None, k.bundle
     if budget.embedding_steps:
         first = train_stage("embeddings", base, k.challenges, init, budget.embedding_steps, budget.embedding_steps,
-                            k.work, probe_dir / "layout", train_devices, train_deadline)
+                            k.work, probe_dir / rundir.LAYOUT, train_devices, train_deadline)
         stages.append({"stage": "embeddings", **vars(first)})
         if first.checkpoint:
             checkpoint = init = first.checkpoint
@@ -135,7 +136,7 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
         overhead = max(0.0, stages[0]["seconds"] - budget.embedding_steps * measured)
         full = steps_within(train_deadline - time.time() - overhead, measured, probe.max_steps - budget.embedding_steps)
     if full:
-        second = train_stage("full", base, k.challenges, init, full, 0, k.work, probe_dir / "layout",
+        second = train_stage("full", base, k.challenges, init, full, 0, k.work, probe_dir / rundir.LAYOUT,
                              train_devices, train_deadline)
         stages.append({"stage": "full", **vars(second)})
         checkpoint = second.checkpoint or checkpoint

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from harness.config import EngineConfig, RunConfig
+from harness.core import rundir
 from harness.core.tasks import TaskSet
 from harness.data.layout import load_layout
 from harness.data.views import Views, build_views, encode_views
@@ -103,7 +104,7 @@ def measure(cfg: RunConfig, run_dir: Path, checkpoint: Path, tasks: TaskSet, max
             micro = smaller_micro_batch(local, micro)
             if micro is None:
                 raise
-    views = build_views(load_layout(run_dir / "layout").identifiers, tasks, max_aug)
+    views = build_views(load_layout(run_dir / rundir.LAYOUT).identifiers, tasks, max_aug)
     view_s = seconds_per_view(checkpoint, views, tasks, batch_size) / max(1, predict_devices)
     _release()
     return Probe(step_s, max_steps, micro, view_s, len(views))

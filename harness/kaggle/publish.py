@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError
-from harness.core.sources import read_json
+from harness.core.io import read_json
 from harness.kaggle.api import ApiCall, KaggleClient, field_value, redact, status_name
 from harness.kaggle.bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError
-from harness.core.io import write_json
+from harness.core.io import read_json, write_json
 from harness.core.schema import read_section, setting
-from harness.core.sources import read_json
 from harness.kaggle.script import HARD_LIMIT_HOURS, MARKER
 
 FORMAT = "trm-eval-kaggle-bundle"

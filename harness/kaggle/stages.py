@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
+from harness.core import rundir
 from harness.core.io import write_text
 from harness.core.tasks import TaskSet
 from harness.kaggle.script import log, run_with_deadline
@@ -97,7 +98,7 @@ class StageResult:
 
 def _rate(run_dir: Path) -> float | None:
     try:
-        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+        lines = (run_dir / rundir.METRICS).read_text().splitlines()
         return float(json.loads(lines[-1])["steps_per_s"]) if lines else None
     except (OSError, ValueError, KeyError):
         return None
@@ -118,8 +119,8 @@ def train_stage(name: str, base: RunConfig, challenges: Path, init_from: Path, s
     spent = 0.0
     while True:
         run_dir = work / f"{name}-micro{micro}"
-        if not (run_dir / "layout").exists():
-            shutil.copytree(layout_from, run_dir / "layout")
+        if not (run_dir / rundir.LAYOUT).exists():
+            shutil.copytree(layout_from, run_dir / rundir.LAYOUT)
         cfg = stage_config(base, challenges, init_from, steps, freeze_steps, micro)
         config_path = write_text(work / f"{run_dir.name}.toml", cfg.to_toml())
         log_path = work / f"{run_dir.name}.log"
@@ -171,7 +172,7 @@ def vote_chunks(pred_dir: Path, tasks: TaskSet, out: Path) -> dict[str, Any] | N
     from voting import Predictions
 
     parts = []
-    for path in find_chunks(pred_dir / "predictions"):
+    for path in find_chunks(pred_dir / rundir.PREDICTIONS):
         try:
             parts.append(load_chunk(path)[0])
         except (OSError, ValueError, KeyError) as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import atomic_write
 from harness.core.tasks import TaskSet
@@ -119,10 +120,10 @@ def _read_chunks(chunks: list[Path]) -> RunPredictions:
 
 def find_predictions(run_dir: Path, tasks: TaskSet) -> RunPredictions | None:
     """The run's predictions (engine shards preferred: they may hold per-step data), or None."""
-    chunks = find_chunks(run_dir / "predictions")
+    chunks = find_chunks(run_dir / rundir.PREDICTIONS)
     if chunks:
         return _read_chunks(chunks)
-    jsonl = run_dir / "predictions.jsonl"
+    jsonl = run_dir / rundir.PREDICTIONS_JSONL
     if jsonl.is_file():
         return RunPredictions(read_jsonl(jsonl, tasks))
     return None

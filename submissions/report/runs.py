@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.grids import grid_problem
-from harness.core.sources import load_tasks, read_json
+from harness.core.io import read_json
+from harness.core.sources import load_tasks
 from harness.core.tasks import TaskSet
 from harness.predictions.shards import RunPredictions, find_predictions
 from submissions.score import Score, score_submission
@@ -108,11 +110,11 @@ def load_run(path: Path, name: str, cache: dict[str, TaskSet]) -> Run:
     """One run directory; `cache` shares task sets between runs scored on the same one."""
     if not path.is_dir():
         raise DataError(f"{path}: not a run directory")
-    for required in ("score.json", "submission.json"):
+    for required in (rundir.SCORE, rundir.SUBMISSION):
         if not (path / required).is_file():
             raise DataError(f"{path}: no {required} (a run directory holds submission.json and score.json; "
                             f"make one with `trm-eval demo`, `vote` or `evaluate`)")
-    summary = read_json(path / "score.json")
+    summary = read_json(path / rundir.SCORE)
     if not isinstance(summary, dict) or not isinstance(summary.get("tasks"), str) \
             or not isinstance(summary.get("tasks_hash"), str):
         raise DataError(f"{path}/score.json: needs the task set as \"tasks\" and its sha256 as \"tasks_hash\"")
@@ -125,8 +127,8 @@ def load_run(path: Path, name: str, cache: dict[str, TaskSet]) -> Run:
                         f"was scored on {recorded[:12]}: the data changed or is another version")
     if not tasks.has_solutions:
         raise DataError(f"{path}: task set {spec} has no test outputs; a report needs the truth")
-    meta_path = path / "run.json"
+    meta_path = path / rundir.EVALUATION_RECORD
     meta = read_json(meta_path) if meta_path.is_file() else {}
     if not isinstance(meta, dict):
         raise DataError(f"{meta_path}: expected a JSON object")
-    return Run(name, path, summary, meta, tasks, read_submission(path / "submission.json"))
+    return Run(name, path, summary, meta, tasks, read_submission(path / rundir.SUBMISSION))
