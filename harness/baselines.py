@@ -66,7 +66,10 @@ def view_transforms(n_views: int, rng: np.random.Generator) -> list[Transform]:
 def predict_views(tasks: TaskSet, predictor: Predictor, n_views: int = 8, seed: int = 0) -> Predictions:
     """Run `predictor` on every test input of every task under `n_views` augmented views."""
     rng = np.random.default_rng(seed)
-    task_ids, index, transforms, grids = [], [], [], []
+    task_ids: list[str] = []
+    index: list[int] = []
+    transforms: list[Transform] = []
+    grids: list[np.ndarray] = []
     for task in tasks:
         for view in view_transforms(n_views, rng):
             _predict_task(task, predictor, view, task_ids, index, transforms, grids)

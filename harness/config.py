@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
-def load_config(source: str | Path, overrides: list[str] = ()) -> RunConfig:
+def load_config(source: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
     """Read a preset or TOML file, apply `section.key=value` overrides, check every key and type."""
     path = resolve_preset(str(source))
     try:

@@ -63,6 +63,7 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     truth = tasks.solutions()
     engine = cfg.predict
     summary = run_evaluate(checkpoint, tasks, out / "voted", engine, device=torch.device("cpu"), progress=progress)
+    assert summary is not None  # a single process is rank 0
     preds, _ = merge_chunks(out / "voted" / rundir.PREDICTIONS, summary["views"], engine.chunk_size)
     identity = (preds.tids == 0) & (preds.colors == np.arange(10, dtype=np.uint8)).all(axis=1)
     bars = {"single-view": preds.subset(identity), "copy-input": predict_views(tasks, copy_input, n_views=1)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 POS_ENCODINGS = ("rope", "learned", "none")
 FORWARD_DTYPES = ("float32", "bfloat16")
@@ -24,6 +24,18 @@ class _ConfigMixin:
     _REFERENCE_DEFAULTS: ClassVar[dict[str, Any]] = {}
     # Integer fields that must be at least 1.
     _POSITIVE: ClassVar[tuple[str, ...]] = ()
+
+    if TYPE_CHECKING:  # fields every family's dataclass defines
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+        seq_len: int
+        hidden_size: int
+        num_heads: int
+        pos_encodings: str
+        forward_dtype: str
+        halt_exploration_prob: float
+
+        @property
+        def puzzle_positions(self) -> int: ...
 
     def _check_common(self) -> None:
         if self.pos_encodings not in POS_ENCODINGS:

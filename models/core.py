@@ -8,8 +8,9 @@ with `_orig_mod.model.` removed (see models/reference.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 import torch
 import torch.nn.functional as F
@@ -109,7 +110,7 @@ class ReasoningCore(nn.Module):
         with torch.no_grad():
             # Start with q_halt ~ sigmoid(-5): "keep going" until the halting head has learned something.
             self.q_head.weight.zero_()
-            self.q_head.bias.fill_(-5.0)
+            self.q_head.bias.fill_(-5.0)  # type: ignore[union-attr]  # built with bias=True
 
     def embed(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor) -> torch.Tensor:
         """Token embeddings with the puzzle embedding prepended as extra positions, scaled by sqrt(hidden)."""
@@ -143,7 +144,7 @@ class ACTModel(nn.Module):
     Evaluation: every row runs exactly halt_max_steps steps.
     """
 
-    core_class: type[ReasoningCore]
+    core_class: Callable[[Any], ReasoningCore]  # the family's core, built from its config
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

@@ -10,11 +10,15 @@ from __future__ import annotations
 import torch
 
 from models.config import HRMConfig
-from models.core import ACTModel, CoreOutput, ReasoningCore
+from models.core import ACTModel, BlockStack, CoreOutput, ReasoningCore
 
 
 class HierarchicalCore(ReasoningCore):
     """One ACT step of HRM: H_cycles x (L_cycles z_L updates, then one z_H update), then read out."""
+
+    config: HRMConfig
+    H_level: BlockStack  # set by ReasoningCore from `levels`
+    L_level: BlockStack
 
     def __init__(self, config: HRMConfig) -> None:
         super().__init__(config, {"H_level": config.H_layers, "L_level": config.L_layers})

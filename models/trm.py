@@ -17,6 +17,9 @@ __all__ = ["PUZZLE_EMBEDDING_KEY", "TRM", "Block", "BlockStack", "Carry", "Recur
 class RecursiveCore(ReasoningCore):
     """One ACT step of TRM: embed, recurse H_cycles x (L_cycles z_L updates + 1 z_H update), read out."""
 
+    config: TRMConfig
+    L_level: BlockStack  # set by ReasoningCore from `levels`
+
     def __init__(self, config: TRMConfig) -> None:
         super().__init__(config, {"L_level": config.L_layers})
 

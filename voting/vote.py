@@ -63,7 +63,7 @@ class Candidates:
         empty and Kaggle rejects them; a pair with nothing else gets no attempts (a fallback).
         """
         result = {}
-        nonempty = (self.shapes > 0).all(axis=1).tolist()
+        nonempty: list[bool] = np.asarray((self.shapes > 0).all(axis=1)).tolist()
         for pair, rows in self.ranked().items():
             grids = [self.grid(i) for i in [r for r in rows if nonempty[r]][:k]]
             if grids:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import torch
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "w") -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], object], mode: str = "w") -> Path:
     """Call `write(fh)` on a temp file beside `path`, fsync, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,12 +86,12 @@ class Puzzle:
             for slot, grid in enumerate(pair):
                 keys.append(grid.ravel() + 10 * e)
                 weights.append(_cell_weights(slot, *grid.shape))
-        keys = np.concatenate(keys).astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        starts = np.flatnonzero(np.diff(keys, prepend=-1))
+        flat = np.concatenate(keys).astype(np.int64)
+        order = np.argsort(flat, kind="stable")
+        flat = flat[order]
+        starts = np.flatnonzero(np.diff(flat, prepend=-1))
         basis = np.zeros((10 * len(self.pairs), 8), np.uint64)
-        basis[keys[starts]] = np.add.reduceat(np.concatenate(weights)[order], starts, axis=0)
+        basis[flat[starts]] = np.add.reduceat(np.concatenate(weights)[order], starts, axis=0)
         return basis.reshape(len(self.pairs), 10, 8).transpose(2, 1, 0).copy()
 
     def fingerprints(self, tids: np.ndarray, colors: np.ndarray) -> np.ndarray:

@@ -72,7 +72,9 @@ def read_task(subset: str, task_id: str, raw: Any) -> tuple[dict[str, list], Tas
     parts = [k for k in raw if k in ("train", "test")] if isinstance(raw, Mapping) else []
     if len(parts) != 2 or not all(isinstance(raw[k], list) for k in parts):
         raise DataError(where(*loc, "expected an object with 'train' and 'test' lists"))
-    pairs, plain, digest = {}, {}, hashlib.sha256()
+    pairs: dict[str, list] = {}
+    plain: dict[str, list] = {}
+    digest = hashlib.sha256()
     for part in parts:
         pairs[part], plain[part] = [], []
         for n, example in enumerate(raw[part]):
@@ -150,7 +152,7 @@ class Layout:
     def save(self, directory: str | Path) -> Path:
         """layout.json + layout.npz (compact, reloadable) and the reference's two JSON files."""
         directory = Path(directory)
-        arrays = {"task_index": self.task_index, "tids": self.tids, "colors": _pack_colors(self.colors),
+        arrays: dict[str, Any] = {"task_index": self.task_index, "tids": self.tids, "colors": _pack_colors(self.colors),
                   "group_offsets": self.group_offsets}
         if not np.array_equal(self.group_rows, np.arange(1, len(self))):
             arrays["group_rows"] = self.group_rows

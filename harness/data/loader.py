@@ -69,7 +69,8 @@ class BatchSampler:
         """The full batches of an epoch."""
         if epoch not in self._plans:
             rng = np.random.default_rng([self.seed, epoch, 0])
-            batches, current = [], []
+            batches: list[list[Example]] = []
+            current: list[Example] = []
             for k in rng.permutation(self.groups):
                 rows = self.layout.group(int(k))
                 row = int(rows[rng.integers(len(rows))])

@@ -58,11 +58,11 @@ def _parse_trials(words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     for block_exits in (lanes >> 12).tolist():
         entry.append(state)
         state = block_exits[state]
-    states = np.empty_like(low)  # state x 16 before each word
+    states: np.ndarray = np.empty_like(low)  # state x 16 before each word
     states[:, 0] = before[:, np.arange(len(entry)), entry].T.ravel() >> 8
     states[:, 1] = np.take(_NEXT16, states[:, 0] + low[:, 0])
     states[:, 2] = np.take(_NEXT16, states[:, 1] + low[:, 1])
-    accepted = np.flatnonzero(np.take(_ACCEPTS16, states + low))
+    accepted: np.ndarray = np.flatnonzero(np.take(_ACCEPTS16, states + low))
     accepted = accepted[: len(accepted) // 9 * 9].reshape(-1, 9)  # one row per complete draw
     values = np.take(low, accepted) & _MASKS
     perm = np.tile(np.arange(1, 10, dtype=np.uint8), (len(values), 1))
@@ -81,7 +81,8 @@ class LegacyDraws:
 
     def __init__(self, seed: int, skip: int = 0) -> None:
         """`skip`: start that many words in, where an earlier run stopped."""
-        _, key, pos = np.random.RandomState(seed).get_state()[:3]
+        legacy: tuple = np.random.RandomState(seed).get_state(legacy=True)  # type: ignore[assignment]
+        key, pos = np.asarray(legacy[1]), int(legacy[2])
         self._bits = np.random.MT19937()
         self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
         for start in range(0, skip, _CHUNK_WORDS):

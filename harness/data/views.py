@@ -42,7 +42,7 @@ def build_views(identifiers: list[str], tasks: TaskSet, max_aug: int | None = No
     layout has it, then a seeded random sample of the rest.
     """
     rng = np.random.default_rng(seed)
-    per_task: dict[str, list[tuple[int, object]]] = {}
+    per_task: dict[str, list[tuple[int, Transform]]] = {}
     for row, name in enumerate(identifiers):
         if name == BLANK:
             continue
