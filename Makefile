@@ -14,7 +14,7 @@ CONCEPT_URL := https://raw.githubusercontent.com/SamsungSAILMontreal/TinyRecursi
 RUN ?= runs/arc1
 NPROC ?= $(shell $(BIN)/python -c "import torch; print(max(torch.cuda.device_count(), 1))" 2>/dev/null || echo 1)
 
-.PHONY: install test demo bench lint clean reproduce-arc1
+.PHONY: install test test-unit check demo bench lint clean reproduce-arc1
 
 install: $(VENV)/.installed
 
@@ -63,6 +63,16 @@ endif
 
 lint: install
 	$(BIN)/ruff check .
+
+# What CI runs before the tests: lint, formatting and types.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The fast half of the suite (no CLI runs over files, no training): seconds, for the edit loop.
+test-unit: install
+	$(BIN)/python -m pytest -n 2 -m "not e2e"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from augment import Transform
+from harness.core.errors import DataError
 from harness.core.tasks import TaskSet
 from harness.data.encoding import PAD, encode_grid
 from harness.data.layout import Layout
@@ -38,7 +39,7 @@ def train_pairs(layout: Layout, subsets: Mapping[str, TaskSet]) -> list[list[tup
                 pairs.append(task.train[i])
             else:
                 if task.test_outputs is None:
-                    raise ValueError(f"task {task.id} of {entry.subset}: test outputs are needed to train on them")
+                    raise DataError(f"task {task.id} of {entry.subset}: test outputs are needed to train on them")
                 pairs.append((task.test_inputs[i], task.test_outputs[i]))
         result.append(pairs)
     return result
@@ -60,7 +61,7 @@ class BatchSampler:
         self.layout, self.pairs, self.global_batch, self.seed = layout, pairs, global_batch, seed
         self.groups = [k for k in range(len(layout.tasks)) if pairs[k]]
         if not self.groups:
-            raise ValueError("the layout has no training examples")
+            raise DataError("the layout has no training examples")
         self._plans: dict[int, list[list[Example]]] = {}
         # Epoch _first_epoch + i begins at global batch _starts[i]; the list grows as batches are asked for.
         self._first_epoch, self._starts = 0, [0]
@@ -82,7 +83,7 @@ class BatchSampler:
                     batches.append(current)
                     current = []
             if not batches:
-                raise ValueError(f"an epoch has fewer than {self.global_batch} examples: lower the global batch size")
+                raise DataError(f"an epoch has fewer than {self.global_batch} examples: lower the global batch size")
             self._plans = {epoch: batches}  # keep one epoch: plans are cheap to redo
         return self._plans[epoch]
 
@@ -149,7 +150,7 @@ class TrainBatches(torch.utils.data.IterableDataset):
                  translate: bool = True) -> None:
         super().__init__()
         if sampler.global_batch % world_size:
-            raise ValueError(f"global batch {sampler.global_batch} is not divisible by {world_size} ranks")
+            raise DataError(f"global batch {sampler.global_batch} is not divisible by {world_size} ranks")
         self.sampler, self.canvas, self.rank, self.world_size = sampler, canvas, rank, world_size
         self.start, self.translate = start, translate
 
