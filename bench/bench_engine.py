@@ -33,6 +33,7 @@ from voting import Predictions, pass_at_k, vote
 RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model import build_reference, machine  # noqa: E402
+from stamp import stamp  # noqa: E402
 
 
 def scores(views, tokens_out, q, canvas, truth) -> dict[str, float]:
@@ -97,7 +98,7 @@ def main() -> None:
             outputs[name] = run()
             times[name].append(time.perf_counter() - start)
 
-    result = {"checkpoint": str(args.checkpoint), "views": len(views), "batch_size": args.batch_size,
+    result = {**stamp(), "checkpoint": str(args.checkpoint), "views": len(views), "batch_size": args.batch_size,
               "max_steps": model.config.halt_max_steps, "repeats": args.repeats, "machine": machine()}
     for name, out in outputs.items():
         preds, q = (out.preds, out.q_halt) if name != "reference" else out

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from stamp import stamp
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DEFAULT_CONCEPT = REPO.parent / "shared" / "data" / "conceptarc"
@@ -138,7 +140,7 @@ def main() -> None:
     names, test_set, _ = TASK_SETS[args.tasks]
     config = {"task_set": args.tasks, "subsets": names, "test_set": test_set, "num_aug": args.num_aug,
               "seed": args.seed}
-    result = {**config, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    result = {**config, **stamp(),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "python": platform.python_version()}}
     with tempfile.TemporaryDirectory(prefix="bench_layout_") as tmp:

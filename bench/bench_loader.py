@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from stamp import stamp
+
 from harness.config import RunConfig, load_config
 from harness.data.loader import BatchSampler, TrainBatches, train_pairs
 from harness.train.trainer import prepare_data
@@ -72,7 +74,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "loader.json")
     args = parser.parse_args()
     result = {"machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
-              "demo": demo_loader(args.batches), "arc1": arc1_resume(500_000)}
+              "demo": demo_loader(args.batches), "arc1": arc1_resume(500_000),
+              **stamp()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     d, a = result["demo"], result["arc1"]

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from stamp import stamp
 
 from models import TRM, TRMConfig, act_loss
 from models.reference import to_reference
@@ -203,7 +204,7 @@ def main() -> None:
         "checks": checks,
         "machine": machine(),
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **stamp(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

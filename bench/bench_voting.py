@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from stamp import stamp
 
 from augment import IDENTITY, format_name, random_transform
 from augment.transform import BLANK
@@ -144,7 +145,7 @@ def main() -> None:
               "ours_best_s": round(min(ours_t), 3), "ours_median_s": round(float(np.median(ours_t)), 3),
               "ours_predictions_per_s": round(len(rows) / min(ours_t)),
               "machine": f"{platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}",
-              "threads": os.environ.get("OMP_NUM_THREADS", "default")}
+              "threads": os.environ.get("OMP_NUM_THREADS", "default"), **stamp()}
     if args.reference:
         ref_t = times["reference"]
         ours_json = {k: [{a: grid_to_list(np.array(g)) for a, g in e.items()} for e in v]

@@ -16,6 +16,8 @@ from harness.cli.main import UserFacingGroup
 from models import TRM, TRMConfig
 from models.reference import to_reference
 
+pytestmark = pytest.mark.e2e  # every test here drives the CLI
+
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "official-trm" / "attn-tiny"
 CONFIG = TRMConfig(num_puzzle_identifiers=3, vocab_size=12, seq_len=8, hidden_size=16, num_heads=2,
                    H_cycles=1, L_cycles=1, L_layers=1, puzzle_emb_ndim=16, puzzle_emb_len=1,

@@ -12,6 +12,8 @@ from harness.core.grids import grid_to_list
 from harness.core.sources import load_tasks
 from submissions import build_submission, write_submission
 
+pytestmark = pytest.mark.e2e  # every test here drives the CLI
+
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])

@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from harness.cli.main import cli
 from tests.helpers import TINY
+
+pytestmark = pytest.mark.e2e  # the demo: trains, evaluates, votes, reports
 
 
 def test_short_demo_end_to_end(tmp_path):

@@ -111,6 +111,7 @@ def test_predict_resumes_from_chunks(setup, tmp_path):
         np.testing.assert_array_equal(merged.grid(i), again.grid(i))
 
 
+@pytest.mark.e2e
 def test_evaluate_end_to_end(setup, tmp_path, kaggle_files):
     _, _, _, ckpt = setup
     run = tmp_path / "run"
@@ -127,6 +128,7 @@ def test_evaluate_end_to_end(setup, tmp_path, kaggle_files):
     assert check.exit_code == 0, check.output
 
 
+@pytest.mark.e2e
 def test_evaluate_refuses_tasks_outside_the_layout(setup, tmp_path):
     _, _, _, ckpt = setup
     result = CliRunner().invoke(cli, ["evaluate", str(ckpt), "--tasks", "arc-agi-2/evaluation", "-o",

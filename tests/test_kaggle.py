@@ -170,6 +170,7 @@ def test_bundle_out_under_a_file_is_a_clean_error(world, tmp_path):
                      download=False, log=lambda _: None)
 
 
+@pytest.mark.e2e
 def test_rerun_fine_tunes_in_two_stages_and_predicts(world, monkeypatch):
     monkeypatch.setenv("KAGGLE_IS_COMPETITION_RERUN", "True")
     code, submission, report = _run_kernel(world, "rerun", "--freeze-fraction", "0.5")
@@ -184,6 +185,7 @@ def test_rerun_fine_tunes_in_two_stages_and_predicts(world, monkeypatch):
     assert report["fallbacks"] < report["test_inputs"] == 8
 
 
+@pytest.mark.e2e
 def test_placeholder_run_is_scored_against_the_public_solutions(world, monkeypatch):
     monkeypatch.delenv("KAGGLE_IS_COMPETITION_RERUN", raising=False)
     code, submission, report = _run_kernel(world, "placeholder", "--freeze-fraction", "1", "--placeholder-hours", "0.5")
@@ -193,6 +195,7 @@ def test_placeholder_run_is_scored_against_the_public_solutions(world, monkeypat
     assert 0.0 <= report["placeholder_score"] <= 1.0
 
 
+@pytest.mark.e2e
 def test_zero_budget_through_kernel_py_leaves_a_complete_fallback(world, tmp_path):
     out = tmp_path / "working"
     env = {"TRM_KAGGLE_INPUT": str(world["inputs"]), "TRM_KAGGLE_OUTPUT": str(out), "PATH": "/usr/bin:/bin"}
@@ -352,6 +355,7 @@ def test_submit_never_reports_another_submissions_score(credentials):
     assert result["status"] == "complete" and result["public_score"] == "0.0625"
 
 
+@pytest.mark.e2e
 def test_credentials_never_reach_the_output(world, credentials, monkeypatch):
     api = FakeApi(fail="competition_submit_code")
     monkeypatch.setattr(kaggle_api, "load_api", lambda: api)

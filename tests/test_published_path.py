@@ -3,6 +3,7 @@ reference state dict + config + the layout rebuilt by `trm-eval data build` -> i
 
 import json
 
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -10,6 +11,8 @@ from harness.cli.main import cli
 from harness.core.sources import load_tasks
 from models import TRM, TRMConfig
 from models.reference import to_reference
+
+pytestmark = pytest.mark.e2e  # every test here drives the CLI
 
 
 def kaggle_subset(tasks, ids, path):

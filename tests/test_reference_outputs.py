@@ -34,6 +34,7 @@ def reference_outputs(tasks, rng, wrong_for=()):
     return identifiers, data
 
 
+@pytest.mark.e2e
 def test_reference_outputs_vote_to_the_truth(kaggle_files, tmp_path):
     tasks = load_tasks(kaggle_files)
     identifiers, data = reference_outputs(tasks, np.random.default_rng(0), wrong_for={"bbbb0002"})

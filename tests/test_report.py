@@ -126,6 +126,7 @@ def test_grid_png_decodes_to_the_arc_palette():
 # ---------------------------------------------------------------- report on runs with known scores
 
 
+@pytest.mark.e2e
 def test_report_numbers_on_constructed_runs(synthetic, tmp_path):
     # good: attempt 1 right on tasks 0-19, attempt 2 (only) on 20-29 -> pass@1 50%, pass@2 75%.
     good = make_run(tmp_path / "good", synthetic, range(20), range(20, 30),
@@ -172,6 +173,7 @@ def test_report_numbers_on_constructed_runs(synthetic, tmp_path):
     assert matrix["good"].sum() == 30 and matrix["bad"].sum() == 10 and len(matrix) == N_TASKS
 
 
+@pytest.mark.e2e
 def test_report_refuses_a_changed_task_set(synthetic, tmp_path):
     folder = make_run(tmp_path / "r", synthetic, range(5))
     summary = json.loads((folder / "score.json").read_text())
@@ -237,6 +239,7 @@ def test_compare_identical_runs_finds_no_difference(synthetic, tmp_path):
     assert result.verdict.startswith("No significant difference")
 
 
+@pytest.mark.e2e
 def test_compare_strictly_better_run_is_significant(synthetic, tmp_path):
     a = make_run(tmp_path / "a", synthetic, range(10))
     b = make_run(tmp_path / "b", synthetic, range(25))
@@ -258,6 +261,7 @@ def test_mcnemar_exact_matches_the_binomial():
     assert mcnemar_exact(2, 8) == pytest.approx(2 * sum(math.comb(10, k) for k in range(3)) / 2 ** 10)
 
 
+@pytest.mark.e2e
 def test_compare_refuses_different_task_sets(synthetic, demo_runs, tmp_path):
     a = make_run(tmp_path / "a", synthetic, range(3))
     result = run("compare", a, demo_runs[1] / "symmetry")
@@ -267,6 +271,7 @@ def test_compare_refuses_different_task_sets(synthetic, demo_runs, tmp_path):
 # ---------------------------------------------------------------- a real browser
 
 
+@pytest.mark.e2e
 def test_report_renders_in_chromium(demo_runs, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (see .ci/run) to run the browser test")

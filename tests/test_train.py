@@ -20,41 +20,9 @@ from harness.data.encoding import decode_grid
 from harness.data.loader import IGNORE_LABEL, BatchSampler, TrainBatches, train_pairs
 from harness.train.state import checkpoint_dirs
 from harness.train.trainer import prepare_data, train
+from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = """
-[data]
-subsets = ["small=arc-agi-1/training+arc-agi-1/evaluation"]
-test_set = "small"
-num_aug = 3
-seed = 42
-canvas = 4
-max_side = 3
-
-[model]
-hidden_size = 32
-num_heads = 2
-L_layers = 1
-H_cycles = 2
-L_cycles = 2
-puzzle_emb_ndim = 32
-puzzle_emb_len = 1
-halt_max_steps = 3
-halt_exploration_prob = 0.0
-forward_dtype = "float32"
-
-[train]
-global_batch_size = 8
-max_steps = 6
-optimizer = "adam_atan2"
-lr = 1e-3
-lr_warmup_steps = 2
-ema = true
-ema_rate = 0.9
-log_every = 1
-checkpoint_every = 3
-keep_last = 5
-"""
 
 
 @pytest.fixture
@@ -119,6 +87,7 @@ def test_batch_positions_match_a_replay_of_every_epoch(tiny, tmp_path):
         resumed.position(0)
 
 
+@pytest.mark.e2e
 def test_resume_reaches_exactly_the_uninterrupted_loss(tiny, tmp_path):
     cfg = load_config(tiny)
     train(cfg, tmp_path / "straight")
@@ -133,6 +102,7 @@ def test_resume_reaches_exactly_the_uninterrupted_loss(tiny, tmp_path):
         assert torch.equal(a_weights[k], b_weights[k]), k
 
 
+@pytest.mark.e2e
 def test_resume_after_kill_9(tiny, tmp_path):
     straight = tmp_path / "straight"
     train(load_config(tiny, ["train.max_steps=8", "train.checkpoint_every=2"]), straight)
@@ -155,6 +125,7 @@ def test_resume_after_kill_9(tiny, tmp_path):
         assert torch.equal(a_weights[k], b_weights[k]), k
 
 
+@pytest.mark.e2e
 def test_gradient_accumulation_equals_one_big_batch(tiny, tmp_path):
     train(load_config(tiny), tmp_path / "whole")
     train(load_config(tiny, ["train.micro_batch_size=2"]), tmp_path / "accum")
@@ -165,6 +136,7 @@ def test_gradient_accumulation_equals_one_big_batch(tiny, tmp_path):
         torch.testing.assert_close(a_weights[k], b_weights[k], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.e2e
 def test_two_process_gloo_equals_one_process(tiny, tmp_path):
     train(load_config(tiny), tmp_path / "one")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
@@ -181,6 +153,7 @@ def test_two_process_gloo_equals_one_process(tiny, tmp_path):
     assert json.loads((tmp_path / "two" / "run.json").read_text())["world_size"] == 2
 
 
+@pytest.mark.e2e
 def test_fine_tune_onto_new_tasks_starts_from_the_mean_embedding(tiny, tmp_path):
     base = load_config(tiny)
     train(base, tmp_path / "base")
@@ -208,6 +181,7 @@ def test_bad_config_is_a_one_line_error(tiny):
         load_config("arc9")
 
 
+@pytest.mark.e2e
 def test_optional_loggers_are_never_required(tiny, tmp_path, capsys, monkeypatch):
     import builtins
 
@@ -224,6 +198,7 @@ def test_optional_loggers_are_never_required(tiny, tmp_path, capsys, monkeypatch
     assert "wandb is not installed" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_compiled_blocks_train_like_eager(tiny, tmp_path):
     """train.compile: torch.compile on the block stack (CPU inductor here; the GPU path is the same call)."""
     cfg = ["train.max_steps=2", "train.checkpoint_every=2"]
