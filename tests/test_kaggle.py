@@ -2,12 +2,14 @@
 /kaggle/input (placeholder run, rerun, zero budget through kernel.py), the time budget, and the
 push/submit calls at the client boundary with a fake KaggleApi. No network anywhere."""
 
+import base64
 import json
 import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import torch
@@ -132,6 +134,8 @@ def test_bundle_holds_what_an_offline_kernel_needs(world):
     assert json.loads((dataset / "identifiers.json").read_text()) == ["<mean>"]
     cfg = load_config(dataset / "ttt.toml")
     assert cfg.data.canvas == 4 and cfg.model["hidden_size"] == 32 and "num_puzzle_identifiers" not in cfg.model
+    for path in [*dataset.iterdir(), *kernel.iterdir()]:  # uploaded: no folder of this machine in them
+        assert path.suffix == ".whl" or path.suffix == ".safetensors" or str(world["root"]) not in path.read_text()
 
 
 def test_bundle_refuses_to_overwrite_a_foreign_folder(world, tmp_path):
@@ -382,6 +386,23 @@ def test_client_import_failures_become_one_line_errors(credentials, monkeypatch,
     (tmp_path / "kaggle.json").write_text(json.dumps({"username": "tester", "key": "secret-from-file"}))
     assert kaggle_api.credentials_source() == str(tmp_path / "kaggle.json")
     assert kaggle_api.redact("echo secret-from-file", kaggle_api.secrets()) == "echo ***"
+
+
+def test_redact_masks_every_form_a_credential_takes():
+    key = "S3cr/t+K=y%9&x~"
+    basic = base64.b64encode(f"alice:{key}".encode()).decode()
+    leaked = [key, quote(key, safe=""), quote(key, safe="").lower(), json.dumps(key)[1:-1], basic, basic.rstrip("="),
+              base64.urlsafe_b64encode(f"bob:{key}\n".encode()).decode().rstrip("="), quote(basic, safe="")]
+    masked = kaggle_api.redact(" | ".join(leaked), [key])
+    assert not [form for form in leaked if form in masked]
+    unknown = {  # masked whatever the value, known or not
+        "Authorization: Token abc": "Authorization: ***",
+        "{'authorization': 'x y'}": "{'authorization': '***'}",
+        "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig": "Bearer ***",
+        "https://u:pw@proxy:3128/": "https://u:***@proxy:3128/",
+        "basic configuration: the token expired": "basic configuration: the token expired",
+    }
+    assert {text: kaggle_api.redact(text, []) for text in unknown} == unknown
 
 
 def test_push_refuses_a_kernel_with_internet(world, tmp_path):

@@ -13,6 +13,25 @@ if TYPE_CHECKING:
     from harness.kaggle.api import KaggleClient
 
 
+def _competition(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A Kaggle slug: the kernel joins it to /kaggle/input, so never a path."""
+    from harness.kaggle.script import LONGEST_SLUG, is_slug
+
+    if not is_slug(value):
+        raise click.BadParameter(f"{value!r} is not a Kaggle competition slug (1-{LONGEST_SLUG} lower-case letters "
+                                 f"and digits, single hyphens between them, e.g. arc-prize-2025)")
+    return value
+
+
+def _kernel(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from harness.kaggle.bundle import check_id
+
+    try:
+        return check_id(value, "expected USER/SLUG", 5)
+    except DataError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group("kaggle")
 def kaggle_group() -> None:
     """Kaggle ARC Prize: an offline bundle with test-time training, pushed and submitted from here.
@@ -27,7 +46,7 @@ def kaggle_group() -> None:
 @kaggle_group.command("bundle")
 @click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Checkpoint to fine-tune on the hidden tasks (identifiers.json beside it, or --identifiers).")
-@click.option("--competition", required=True, help="Competition slug, e.g. arc-prize-2025.")
+@click.option("--competition", required=True, callback=_competition, help="Competition slug, e.g. arc-prize-2025.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: OUT/dataset and OUT/kernel.")
 @click.option("--config", help="Fine-tuning config (TOML file or preset). Default: configs/kaggle-ttt.toml.")
@@ -115,8 +134,8 @@ def push_cmd(directory: Path, notes: str, wait: bool, poll_seconds: float, dry_r
 
 
 @kaggle_group.command("submit")
-@click.option("--competition", required=True, help="Competition slug, e.g. arc-prize-2025.")
-@click.option("--kernel", required=True, metavar="USER/SLUG", help="The pushed kernel.")
+@click.option("--competition", required=True, callback=_competition, help="Competition slug, e.g. arc-prize-2025.")
+@click.option("--kernel", required=True, metavar="USER/SLUG", callback=_kernel, help="The pushed kernel.")
 @click.option("--version", type=click.IntRange(min=1), help="Kernel version (default: the latest).")
 @click.option("--message", default="trm-eval TRM with test-time training", show_default=True)
 @click.option("--file-name", default="submission.json", show_default=True, help="The kernel's output file.")
@@ -129,8 +148,6 @@ def submit_cmd(competition: str, kernel: str, version: int | None, message: str,
     the submission's status and public score."""
     from harness.kaggle.publish import submit, submit_calls
 
-    if kernel.count("/") != 1:
-        raise click.BadParameter("expected USER/SLUG", param_hint="--kernel")
     if dry_run:
         calls = submit_calls(competition, kernel, version, message, file_name)
         click.echo(f"1. {calls['submit'].describe()}")

@@ -2,24 +2,23 @@
 
 The `kaggle` package is an optional extra (`pip install 'trm-eval[kaggle]'`) imported only inside
 `load_api()`: importing it authenticates, and kaggle 1.7.x calls exit(1) when that fails, so the
-import is wrapped. Every call goes through `KaggleClient.call`, which turns client failures into
-a one-line DataError whose text has every known secret replaced by `***`: a key never reaches the
-terminal or a log, even when the server echoes it back.
+import is wrapped. Everything that comes from the client goes through `redact` (harness/kaggle/
+redact.py): the text of its exceptions and error fields, the lines push/submit print from its
+responses, and what it prints itself while a call runs. A key never reaches the terminal or a log
+in any form, even when the server echoes the request's Authorization header back.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError
+from harness.kaggle.redact import config_dir, config_file, redact, scrubbed_output, secrets
 
-INSTALL_HINT = "pip install 'trm-eval[kaggle]' (kaggle >= 1.7.4)"
-MASK = "***"
+INSTALL_HINT = "pip install 'trm-eval[kaggle]'"
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,6 @@ class ApiCall:
         return f"KaggleApi.{self.method}({args})"
 
 
-def _config_dir(env: Mapping[str, str]) -> Path:
-    return Path(env.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
-
-
-def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
-    path = _config_dir(env) / "kaggle.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def credentials_source(env: Mapping[str, str] = os.environ) -> str | None:
     """Where the client will find credentials (a description, never a value), or None."""
     if env.get("KAGGLE_API_TOKEN"):
@@ -54,30 +40,20 @@ def credentials_source(env: Mapping[str, str] = os.environ) -> str | None:
     if env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY"):
         return "KAGGLE_USERNAME + KAGGLE_KEY"
     for name in ("kaggle.json", "access_token"):
-        if (_config_dir(env) / name).is_file():
-            return str(_config_dir(env) / name)
+        if (config_dir(env) / name).is_file():
+            return str(config_dir(env) / name)
     return None
 
 
-def secrets(env: Mapping[str, str] = os.environ) -> list[str]:
-    """Every credential value this process could hold, so output can be scrubbed of them."""
-    found = [env.get("KAGGLE_API_TOKEN", ""), env.get("KAGGLE_KEY", ""), str(_config_file(env).get("key", ""))]
-    try:
-        found.append((_config_dir(env) / "access_token").read_text().strip())
-    except OSError:
-        pass
-    return [s for s in found if len(s) >= 4]
-
-
-def redact(text: str, values: list[str]) -> str:
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
+def one_line(text: str, values: list[str], limit: int = 500) -> str:
+    """A client message as one redacted line (servers answer with pages of HTML or JSON)."""
+    line = " ".join(redact(text, values).split())
+    return line if len(line) <= limit else line[:limit] + " ..."
 
 
 def username(env: Mapping[str, str] = os.environ) -> str | None:
     """The Kaggle user name (public, used in dataset and kernel ids), if configured."""
-    name = env.get("KAGGLE_USERNAME") or _config_file(env).get("username")
+    name = env.get("KAGGLE_USERNAME") or config_file(env).get("username")
     return name if isinstance(name, str) and name else None
 
 
@@ -86,21 +62,26 @@ def load_api() -> Any:
     if credentials_source() is None:
         raise DataError("no Kaggle credentials: set KAGGLE_API_TOKEN, or KAGGLE_USERNAME and KAGGLE_KEY, "
                         "or put kaggle.json in ~/.kaggle (see https://www.kaggle.com/settings)")
-    try:
-        from kaggle.api.kaggle_api_extended import KaggleApi  # the package authenticates on import
-    except ImportError:
-        raise DataError(f"the Kaggle client is not installed: {INSTALL_HINT}") from None
-    except SystemExit:
-        raise DataError("Kaggle authentication failed while importing the client (check the credentials)") from None
-    except Exception as exc:  # the import authenticates, and the client raises anything from HTTP errors on
-        raise DataError(f"Kaggle client failed while importing: {redact(str(exc), secrets())}") from None
-    api = KaggleApi()
-    try:
-        api.authenticate()
-    except SystemExit:
-        raise DataError("Kaggle authentication failed (check the credentials)") from None
-    except Exception as exc:  # the client raises anything from HTTP errors to KeyError
-        raise DataError(f"Kaggle authentication failed: {redact(str(exc), secrets())}") from None
+    hidden = secrets()
+    with scrubbed_output(hidden):
+        try:
+            from kaggle.api.kaggle_api_extended import KaggleApi  # the package authenticates on import
+        except ImportError as exc:
+            if exc.name == "kaggle":
+                raise DataError(f"the Kaggle client is not installed: {INSTALL_HINT}") from None
+            raise DataError(f"the Kaggle client is installed but does not import (module {exc.name or '?'}): "
+                            f"{one_line(str(exc), hidden)}; reinstall it with {INSTALL_HINT}") from None
+        except SystemExit:
+            raise DataError("Kaggle authentication failed while importing the client (check the credentials)") from None
+        except Exception as exc:  # the import authenticates, and the client raises anything from HTTP errors on
+            raise DataError(f"Kaggle client failed while importing: {one_line(str(exc), hidden)}") from None
+        api = KaggleApi()
+        try:
+            api.authenticate()
+        except SystemExit:
+            raise DataError("Kaggle authentication failed (check the credentials)") from None
+        except Exception as exc:  # the client raises anything from HTTP errors to KeyError
+            raise DataError(f"Kaggle authentication failed: {one_line(str(exc), hidden)}") from None
     return api
 
 
@@ -129,16 +110,24 @@ class KaggleClient:
     api: Any
     hidden: list[str] = field(default_factory=secrets)
 
+    def redact(self, text: str) -> str:
+        return redact(text, self.hidden)
+
+    def scrubbed(self, echo: Callable[[str], None]) -> Callable[[str], None]:
+        """`echo` for lines built from the client's responses: each one redacted."""
+        return lambda line: echo(self.redact(line))
+
     def call(self, call: ApiCall) -> Any:
         try:
-            response = getattr(self.api, call.method)(**call.kwargs)
+            with scrubbed_output(self.hidden):
+                response = getattr(self.api, call.method)(**call.kwargs)
         except SystemExit:
             raise DataError(f"{call.method}: the Kaggle client exited (authentication?)") from None
         except Exception as exc:  # HTTP, validation and I/O errors alike become one line
-            raise DataError(f"{call.method}: {redact(str(exc) or type(exc).__name__, self.hidden)}") from None
+            raise DataError(f"{call.method}: {one_line(str(exc) or type(exc).__name__, self.hidden)}") from None
         error = field_value(response, "error")
         if error:
-            raise DataError(f"{call.method}: {redact(str(error), self.hidden)}")
+            raise DataError(f"{call.method}: {one_line(str(error), self.hidden)}")
         return response
 
     def succeeds(self, call: ApiCall) -> bool:

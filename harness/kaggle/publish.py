@@ -17,8 +17,9 @@ from typing import Any
 
 from harness.core.errors import DataError
 from harness.core.io import read_json
-from harness.kaggle.api import ApiCall, KaggleClient, field_value, redact, status_name
-from harness.kaggle.bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA
+from harness.kaggle.api import ApiCall, KaggleClient, field_value, status_name
+from harness.kaggle.bundle import DATASET_METADATA, KERNEL_FILE, KERNEL_METADATA, check_id
+from harness.kaggle.script import is_slug
 
 KERNEL_DONE = {"complete", "error", "cancel_requested", "cancel_acknowledged"}
 SUBMISSION_DONE = {"complete", "error"}
@@ -47,21 +48,48 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
+def _contained(folder: Path) -> None:
+    """Refuse symbolic links in a folder that is uploaded: each could carry any file of this machine."""
+    entries = [folder] + (sorted(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else [])
+    for path in entries:
+        if path.is_symlink():
+            raise DataError(f"{path}: is a symbolic link; the bundle uploads only files inside it")
+
+
+def _code_file(kernel_dir: Path, meta: dict[str, Any]) -> Path:
+    """The kernel's code_file, which the client uploads: a file inside kernel_dir, nothing else."""
+    where = f"{kernel_dir / KERNEL_METADATA}: code_file"
+    name = meta.get("code_file", KERNEL_FILE)
+    if not isinstance(name, str) or not name:
+        raise DataError(f"{where} must be a file name")
+    path = kernel_dir / name
+    if Path(name).is_absolute() or not path.resolve().is_relative_to(kernel_dir.resolve()):
+        raise DataError(f"{where} {name!r} is outside {kernel_dir}; it must be a file in that folder")
+    if not path.is_file():
+        raise DataError(f"{where} {name!r} is missing from {kernel_dir}")
+    return path
+
+
 def read_bundle(directory: Path) -> Bundle:
-    """The two folders of `trm-eval kaggle bundle`, checked for what a code competition requires."""
+    """The two folders of `trm-eval kaggle bundle`, checked for what a code competition requires
+    and for anything that would upload a file from outside them."""
+    for folder in (directory / "dataset", directory / "kernel"):
+        _contained(folder)
     b = Bundle(directory / "dataset", directory / "kernel", _read(directory / "dataset" / DATASET_METADATA),
                _read(directory / "kernel" / KERNEL_METADATA))
     meta = b.kernel_meta
+    check_id(b.dataset_id, f"{b.dataset_dir / DATASET_METADATA}: id", 6)
+    check_id(b.kernel_id, f"{b.kernel_dir / KERNEL_METADATA}: id", 5)
     if meta.get("enable_internet") is not False:
         raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: enable_internet must be false (code competitions run "
                         f"offline; the client turns internet on when the field is missing)")
     if b.dataset_id not in meta.get("dataset_sources", []):
         raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: dataset_sources lacks the bundle dataset {b.dataset_id}")
     sources = meta.get("competition_sources")
-    if not isinstance(sources, list) or len(sources) != 1 or not isinstance(sources[0], str):
-        raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: competition_sources must name the one competition")
-    if not (b.kernel_dir / meta.get("code_file", KERNEL_FILE)).is_file():
-        raise DataError(f"{b.kernel_dir}: the kernel's code_file {meta.get('code_file')} is missing")
+    if not isinstance(sources, list) or len(sources) != 1 or not is_slug(sources[0]):
+        raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: competition_sources must name the one competition "
+                        f"(a Kaggle slug)")
+    _code_file(b.kernel_dir, meta)
     return b
 
 
@@ -128,7 +156,7 @@ def push(client: KaggleClient, b: Bundle, notes: str, wait: bool, echo: Callable
          ) -> dict[str, Any]:
     """Create the dataset (or a new version of it), wait until Kaggle has processed it, push the
     kernel (Kaggle then runs it on the placeholder tasks), and optionally follow that run."""
-    calls = push_calls(b, notes)
+    calls, echo = push_calls(b, notes), client.scrubbed(echo)
     exists = client.succeeds(calls["dataset_status"])
     client.call(calls["dataset_version" if exists else "dataset_create"])
     echo(f"dataset {b.dataset_id}: {'new version' if exists else 'created'}")
@@ -145,7 +173,7 @@ def push(client: KaggleClient, b: Bundle, notes: str, wait: bool, echo: Callable
             reply = client.call(calls["kernel_status"])
             failure = field_value(reply, "failure_message", "failureMessage")
             if failure:
-                echo(f"kernel {b.kernel_id}: {redact(str(failure), client.hidden)}")
+                echo(f"kernel {b.kernel_id}: {failure}")
             return status_name(field_value(reply, "status"))
 
         result["kernel_status"] = _poll(kernel_status, KERNEL_DONE, echo, f"kernel {b.kernel_id}", poll_s, timeout_s,
@@ -158,7 +186,7 @@ def submit(client: KaggleClient, competition: str, kernel: str, version: int | N
            timeout_s: float = 13 * 3600, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Enter the kernel's version (or its latest) in the competition; optionally follow the
     scoring rerun until the submission completes, and show its public score."""
-    calls = submit_calls(competition, kernel, version, message, file_name)
+    calls, echo = submit_calls(competition, kernel, version, message, file_name), client.scrubbed(echo)
     response = client.call(calls["submit"])
     ref = field_value(response, "ref")
     echo(f"submitted {kernel} (version {version or 'latest'}) to {competition}: "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,10 @@ SUBMISSION = "submission.json"
 SEARCH_DEPTH = 4
 HARD_LIMIT_HOURS = 12.0  # Kaggle stops a code-competition kernel after 12 hours
 KILL_GRACE_S = 20.0
+# Kaggle's slug syntax (the client's own check): never a path. Competition slugs run past 50
+# characters (rsna-miccai-brain-tumor-radiogenomic-classification has 51); Kaggle states no limit.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+LONGEST_SLUG = 64
 
 
 def log(message: str) -> None:
@@ -48,9 +53,14 @@ def _walk(root: Path, name: str) -> Path | None:
     return None
 
 
+def is_slug(text: object, shortest: int = 1, longest: int = LONGEST_SLUG) -> bool:
+    """Lower-case letters and digits, single hyphens between them, of a length Kaggle accepts."""
+    return isinstance(text, str) and shortest <= len(text) <= longest and SLUG.fullmatch(text) is not None
+
+
 def find_challenges(root: Path, competition: str) -> Path | None:
     """The competition's test challenges: /kaggle/input/<slug>/, then .../competitions/<slug>/, then a search."""
-    for folder in ([root / competition, root / "competitions" / competition] if competition else []):
+    for folder in ([root / competition, root / "competitions" / competition] if is_slug(competition) else []):
         if (folder / CHALLENGES).is_file():
             return folder / CHALLENGES
     return _walk(root, CHALLENGES)
