@@ -6,7 +6,7 @@ class and says how to recognise it in a reference config and how much compute a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ class ModelFamily:
     model_class: type[ACTModel]
     nfe_per_step: Callable[[Any], int]
     reference_arch: str  # the reference model class name contains this
-    reference_module: str  # the reference module defining it (`module@Class` in its configs)
+    reference_modules: tuple[str, ...]  # modules defining that network (`module@Class` in their configs)
 
     def build(self, config: ModelConfig) -> ACTModel:
         """A freshly initialised model (seeded by the caller)."""
@@ -43,8 +43,10 @@ def _hrm_nfe(config: HRMConfig) -> int:
 
 
 FAMILIES: dict[str, ModelFamily] = {
-    "trm": ModelFamily("trm", TRMConfig, TRM, _trm_nfe, "TinyRecursiveReasoningModel", "recursive_reasoning.trm"),
-    "hrm": ModelFamily("hrm", HRMConfig, HRM, _hrm_nfe, "HierarchicalReasoningModel", "recursive_reasoning.hrm"),
+    "trm": ModelFamily("trm", TRMConfig, TRM, _trm_nfe, "TinyRecursiveReasoningModel", ("recursive_reasoning.trm",)),
+    # HRM as the TRM reference code carries it, and as sapientinc/HRM (its origin) names it.
+    "hrm": ModelFamily("hrm", HRMConfig, HRM, _hrm_nfe, "HierarchicalReasoningModel",
+                       ("recursive_reasoning.hrm", "hrm.hrm_act_v1")),
 }
 
 
@@ -58,33 +60,35 @@ def family_of(config: ModelConfig) -> ModelFamily:
 
 def family_for_arch(arch: str) -> ModelFamily:
     """The family of a reference arch name: a class name (`HierarchicalReasoningModel_ACTV1`) or
-    the `module@Class` form of its hydra configs. Reference variants living in other modules
-    (trm_hier6, trm_singlez, ...) have other networks under the same class name: refused."""
+    the `module@Class` form of its hydra configs (TRM reference or sapientinc/HRM). Reference variants
+    living in other modules (trm_hier6, trm_singlez, ...) have other networks under the same class
+    name: refused."""
     module, _, class_name = arch.rpartition("@")
     for family in FAMILIES.values():
         if family.reference_arch in class_name:
-            if module and module != family.reference_module:
+            if module and module not in family.reference_modules:
                 raise ValueError(f"reference arch {arch!r} is a variant that {family.name} does not implement")
             return family
     known = ", ".join(f.reference_arch for f in FAMILIES.values())
     raise ValueError(f"unknown reference arch {arch!r}; known: {known}")
 
 
-def family_of_reference(data: dict[str, Any]) -> ModelFamily:
+def family_of_reference(data: dict[str, Any], state_keys: Iterable[str] = ()) -> ModelFamily:
     """The family of a reference config: `arch` as a name or as a mapping with `name`.
 
-    A config that names no arch is taken as TRM, the only family this harness read before.
+    A config that names no arch is taken as TRM, the only family this harness read before, unless
+    `state_keys` (its checkpoint's state-dict keys) hold HRM's second block stack, H_level.
     """
     arch = data.get("arch")
     if isinstance(arch, dict):
         arch = arch.get("name")
     if arch is None:
-        return FAMILIES["trm"]
+        return FAMILIES["hrm" if any(".H_level." in key for key in state_keys) else "trm"]
     if not isinstance(arch, str):
         raise ValueError(f"reference config arch must be a name, got {arch!r}")
     return family_for_arch(arch)
 
 
-def config_from_reference(data: dict[str, Any]) -> ModelConfig:
-    """A reference config read by its own family's config class."""
-    return family_of_reference(data).config_class.from_reference(data)
+def config_from_reference(data: dict[str, Any], state_keys: Iterable[str] = ()) -> ModelConfig:
+    """A reference config read by its own family's config class (see family_of_reference)."""
+    return family_of_reference(data, state_keys).config_class.from_reference(data)

@@ -21,8 +21,9 @@ def checkpoint() -> None:
 @checkpoint.command("import")
 @click.argument("reference", type=_path)
 @click.option("--config", "config_paths", required=True, multiple=True, type=_path,
-              help="The reference run's config as JSON (architecture keys, optionally under `arch`); "
-                   "repeat to merge files, e.g. the run config and the data set's dataset.json.")
+              help="The reference run's config as JSON or YAML (architecture keys, optionally under `arch`, "
+                   "e.g. its all_config.yaml); repeat to merge files, e.g. the run config and the data set's "
+                   "dataset.json.")
 @click.option("--identifiers", "identifiers_path", type=_path,
               help="The data set's identifiers.json, recorded (count + sha256) as the layout.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -31,12 +32,13 @@ def checkpoint() -> None:
 def import_cmd(
     reference: Path, config_paths: tuple[Path, ...], identifiers_path: Path | None, out: Path, force: bool
 ) -> None:
-    """Convert REFERENCE (a reference-code .pt state dict) into a checkpoint directory.
+    """Convert REFERENCE (a TRM or HRM .pt state dict, from the TRM reference code or sapientinc/HRM)
+    into a checkpoint directory; the model family is read from the config's arch name.
 
     The .pt file is read with weights-only loading: a file that carries code is refused.
 
     \b
-        trm-eval checkpoint import step_518071 --config all_config.json --config data/dataset.json \\
+        trm-eval checkpoint import step_518071 --config all_config.yaml --config data/dataset.json \\
             --identifiers data/identifiers.json -o ckpt/arc1
     """
     from harness.infer.checkpoints import import_reference

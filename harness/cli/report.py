@@ -64,6 +64,9 @@ def compare(run_a: str, run_b: str, alpha: float, as_json: bool) -> None:
     table = Table(title=f"{result.b} vs {result.a} on {result.dataset} (sha256 {result.dataset_hash[:12]})")
     for col in ("", result.a, result.b):
         table.add_column(col, justify="right")
+    table.add_row("model family", *((f or "-").upper() for f in (result.family_a, result.family_b)))
+    for label, key in (("network parameters", "network"), ("puzzle-embedding parameters", "puzzle_embedding")):
+        table.add_row(label, *(f"{p[key]:,}" if p else "-" for p in (result.parameters_a, result.parameters_b)))
     table.add_row("pass@2 (Kaggle score)", f"{100 * result.score_a:.2f}%", f"{100 * result.score_b:.2f}%")
     table.add_row("test outputs solved only by", str(result.only_a), str(result.only_b))
     console.print(table)

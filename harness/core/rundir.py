@@ -80,6 +80,8 @@ class EvaluationRecord(TypedDict):
 
     checkpoint: str  # path of the evaluated checkpoint
     checkpoint_step: int | None  # training step it was saved at, when known
+    family: NotRequired[str]  # model family of the checkpoint (models.FAMILIES); absent in older runs
+    parameters: NotRequired[dict[str, int]]  # {"network", "puzzle_embedding"}: weight counts; absent in older runs
     tasks: str
     tasks_hash: str
     views: int  # views predicted

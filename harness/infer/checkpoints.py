@@ -177,27 +177,26 @@ def import_reference(
     identifiers_path: str | Path | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Convert a reference `.pt` state dict + its config JSON into our checkpoint directory.
+    """Convert a reference `.pt` state dict (TRM or HRM) + its config into our checkpoint directory.
 
-    Several config files are merged, later ones winning: a reference run keeps the architecture
-    in its run config and seq_len / vocab_size / num_puzzle_identifiers in the data set's
-    dataset.json. The step is taken from a `step_N` file name, as the reference names checkpoints.
+    Several config files (JSON or YAML) are merged, later ones winning: a reference run keeps the
+    architecture in its run config (`all_config.yaml`, arch nested under `arch`) and seq_len /
+    vocab_size / num_puzzle_identifiers in the data set's dataset.json. The family comes from the
+    arch name; a config without one is TRM unless the weights hold HRM's second stack (H_level).
+    The step is taken from a `step_N` file name, as the reference names checkpoints.
     """
     checkpoint = Path(checkpoint)
     paths = [config_paths] if isinstance(config_paths, (str, Path)) else list(config_paths)
     config_path = " + ".join(str(p) for p in paths)
     merged: dict[str, Any] = {}
     for path in paths:
-        data = read_json(path)
-        if not isinstance(data, dict):
-            raise DataError(f"{path}: expected a JSON object")
-        merged.update(data)
+        merged.update(read_reference_config(path))
+    state = load_reference_state_dict(checkpoint)
     try:
-        config = config_from_reference(merged)
+        config = config_from_reference(merged, state)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{config_path}: {exc}") from None
     identifiers = read_identifiers(identifiers_path) if identifiers_path is not None else None
-    state = load_reference_state_dict(checkpoint)
     try:
         model = family_of(config).model_class.from_state_dict(config, from_reference(state, config))
     except ValueError as exc:
@@ -206,6 +205,35 @@ def import_reference(
     source = {"reference_checkpoint": checkpoint.name, "sha256": _file_sha256(checkpoint)}
     return save_checkpoint(out, model, step=int(match[1]) if match else None, identifiers=identifiers,
                            source=source, overwrite=overwrite)
+
+
+def read_reference_config(path: str | Path) -> dict[str, Any]:
+    """A reference config file as a mapping: JSON, or YAML (`.yaml`/`.yml`, as the reference's
+    pretrain.py dumps all_config.yaml). Errors name the file and line, never a value: run configs
+    may hold tokens or paths nobody wants echoed."""
+    path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml  # type: ignore[import-untyped]  # no stubs installed
+
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+            raise DataError(f"{path}: malformed YAML{at}") from None
+        kind = "a YAML mapping"
+    else:
+        data, kind = read_json(path), "a JSON object"
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected {kind}")
+    arch = data.get("arch")
+    for key, value in [*data.items(), *(arch.items() if isinstance(arch, dict) else ())]:
+        if isinstance(value, str) and "${" in value:
+            raise DataError(f"{path}: {key} is an unresolved interpolation; pass the run's all_config.yaml "
+                            f"(written with every value resolved), not a hydra source file")
+    return data
 
 
 def tensor_counts(directory: str | Path) -> dict[str, int]:

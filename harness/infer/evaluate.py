@@ -17,7 +17,7 @@ from harness.core.errors import DataError
 from harness.core.io import write_json
 from harness.core.tasks import TaskSet
 from harness.data.views import build_views, encode_views
-from harness.infer.checkpoints import find_identifiers, load_checkpoint
+from harness.infer.checkpoints import find_identifiers, load_checkpoint, tensor_counts
 from harness.infer.engine import chunk_predictions, predict, run_chunk
 from harness.pipeline import vote_to_submission
 from harness.predictions.shards import merge_chunks
@@ -61,6 +61,8 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
     run: rundir.EvaluationRecord = {
         "checkpoint": str(checkpoint),
         "checkpoint_step": info["manifest"].get("step"),
+        "family": info["manifest"].get("family", "trm"),
+        "parameters": tensor_counts(checkpoint),
         "tasks": tasks.name,
         "tasks_hash": tasks.hash,
         "views": info["views"],

@@ -36,6 +36,10 @@ class Comparison:
     only_b: int
     p_value: float  # exact two-sided McNemar on test outputs
     alpha: float
+    family_a: str | None = None  # model families and weight counts from run.json (None: not recorded)
+    family_b: str | None = None
+    parameters_a: dict[str, int] | None = None  # {"network", "puzzle_embedding"}
+    parameters_b: dict[str, int] | None = None
 
     @property
     def significant(self) -> bool:
@@ -92,4 +96,5 @@ def compare_runs(a: Run, b: Run, alpha: float = 0.05) -> Comparison:
         outputs=len(solved_a), score_a=float(score_a.mean()), score_b=float(score_b.mean()),
         difference=float(score_b.mean() - score_a.mean()), ci95=paired_bootstrap(score_a, score_b),
         only_a=only_a, only_b=only_b, p_value=mcnemar_exact(only_a, only_b), alpha=alpha,
+        family_a=a.family, family_b=b.family, parameters_a=a.parameters, parameters_b=b.parameters,
     )

@@ -10,8 +10,8 @@ import pandas as pd
 from submissions.report.tables import QUOTED, short_dataset
 
 DASH = "—"
-MEASURED_COLUMNS = ["run", "data set", "checkpoint", "views / input", "ACT steps", "pass@1 [95% CI]",
-                    "pass@2 [95% CI]", "tasks solved", "GPU-seconds", "$ / task"]
+MEASURED_COLUMNS = ["run", "data set", "checkpoint", "model", "parameters", "views / input", "ACT steps",
+                    "pass@1 [95% CI]", "pass@2 [95% CI]", "tasks solved", "GPU-seconds", "$ / task"]
 QUOTED_COLUMNS = ["system", "data set", "pass@2", "$ / task", "source"]
 NOTES = (  # printed under the leaderboard
     "pass@2 is the Kaggle score (per task, test outputs solved by either attempt / outputs; mean over "
@@ -38,6 +38,23 @@ def number(x: Any) -> str:
     return f"{float(x):,.0f}" if known(x) else DASH
 
 
+def count(n: int) -> str:
+    """A weight count in 3 significant digits: 6.83M, 27.3M, 449M."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= 0.9995 * scale:  # 999,999 rounds to 1M, not 1e+03k
+            return f"{n / scale:.3g}{unit}"
+    return str(n)
+
+
+def parameters(row: pd.Series) -> str:
+    """Network weights, with the puzzle-embedding table apart (it grows with the layout, not the model)."""
+    if not known(row["parameters"]):
+        return DASH
+    table = row["puzzle_emb_parameters"]
+    extra = f" + {count(int(table))} puzzle emb." if known(table) and table else ""
+    return count(int(row["parameters"])) + extra
+
+
 def _steps(row: pd.Series) -> str:
     if not known(row["act_steps"]):
         return DASH if not known(row["mean_steps"]) else f"mean {row['mean_steps']:.2f}"
@@ -54,7 +71,8 @@ def measured_row(row: pd.Series) -> list[str]:
     views = f"{row['views_per_input']:g} ({int(row['views']):,} views)" if known(row["views_per_input"]) else DASH
     return [
         str(row["run"]), f"{short_dataset(row['dataset'])} · {row['dataset_hash'][:12]}",
-        str(row["checkpoint"]) if known(row["checkpoint"]) else DASH, views, _steps(row),
+        str(row["checkpoint"]) if known(row["checkpoint"]) else DASH,
+        str(row["family"]).upper() if known(row["family"]) else DASH, parameters(row), views, _steps(row),
         with_ci(row["pass1"], row["pass1_low"], row["pass1_high"]),
         with_ci(row["pass2"], row["pass2_low"], row["pass2_high"]),
         f"{int(row['tasks_solved'])} / {int(row['tasks'])}", number(row["gpu_seconds"]), usd(row["usd_per_task"]),

@@ -17,8 +17,8 @@ from submissions.report.plots import colour
 from submissions.report.runs import Run, attempt_grid
 from submissions.report.tables import QUOTED, short_dataset, solved_somewhere
 
-NUMERIC = {"views / input", "ACT steps", "pass@1 [95% CI]", "pass@2 [95% CI]", "pass@2", "tasks solved",
-           "GPU-seconds", "$ / task"}
+NUMERIC = {"parameters", "views / input", "ACT steps", "pass@1 [95% CI]", "pass@2 [95% CI]", "pass@2",
+           "tasks solved", "GPU-seconds", "$ / task"}
 
 CSS = """
 *{box-sizing:border-box}

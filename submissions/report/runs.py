@@ -1,9 +1,9 @@
 """A run directory as the report sees it: its files, the task set they were scored on, per-output results.
 
 Read: score.json (required: names the task set and its hash), submission.json (required),
-run.json (optional metadata: checkpoint, ACT steps, gpu_seconds, device) and predictions
-(optional, see harness.predictions.shards). The task set is reloaded by name and must have the recorded
-hash, so a report never silently scores against other data.
+run.json (optional metadata: checkpoint, model family and parameter counts, ACT steps, gpu_seconds,
+device) and predictions (optional, see harness.predictions.shards). The task set is reloaded by name
+and must have the recorded hash, so a report never silently scores against other data.
 """
 
 from __future__ import annotations
@@ -56,6 +56,21 @@ class Run:
         first = {t: [{k: e.get("attempt_1") for k in ATTEMPT_KEYS} if isinstance(e, dict) else e for e in v]
                  if isinstance(v, list) else v for t, v in self.submission.items()}
         return score_submission(first, self.tasks.solutions(), self.tasks.name, self.tasks.hash)
+
+    @property
+    def family(self) -> str | None:
+        """The model family run.json records (None for older runs and baselines)."""
+        value = self.meta.get("family")
+        return value if isinstance(value, str) else None
+
+    @property
+    def parameters(self) -> dict[str, int] | None:
+        """Weight counts run.json records, {"network", "puzzle_embedding"} (None when not recorded)."""
+        value = self.meta.get("parameters")
+        keys = ("network", "puzzle_embedding")
+        if isinstance(value, dict) and all(type(value.get(k)) is int for k in keys):
+            return {k: value[k] for k in keys}
+        return None
 
     @cached_property
     def predictions(self) -> RunPredictions | None:

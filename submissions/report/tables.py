@@ -18,41 +18,43 @@ class Published:
     """A pass@2 figure from the literature (REFERENCE.md section 6)."""
 
     system: str
-    family: str  # ARC-AGI-1 or ARC-AGI-2
+    version: str  # ARC-AGI-1 or ARC-AGI-2
     split: str
     pass2: float
     usd_per_task: float | None
     source: str
+    family: str | None = None  # model family (models.FAMILIES) for TRM and HRM; None for other systems
 
 
 _PAPER = "TRM paper, arXiv 2510.04871"
 _CITED = "as cited by the TRM paper"
 PUBLISHED = (
-    Published("TRM-Att 7M", "ARC-AGI-1", "public eval", 0.446, None, _PAPER),
-    Published("TRM, ARC Prize verification", "ARC-AGI-1", "semi-private", 0.400, 1.76, "ARC Prize"),
-    Published("HRM 27M", "ARC-AGI-1", "public eval", 0.403, None, _PAPER),
-    Published("TRM single augmentation", "ARC-AGI-1", "public eval", 0.2925, None, "arXiv 2512.11847"),
+    Published("TRM-Att 7M", "ARC-AGI-1", "public eval", 0.446, None, _PAPER, "trm"),
+    Published("TRM, ARC Prize verification", "ARC-AGI-1", "semi-private", 0.400, 1.76, "ARC Prize", "trm"),
+    Published("HRM 27M", "ARC-AGI-1", "public eval", 0.403, None, _PAPER, "hrm"),
+    Published("TRM single augmentation", "ARC-AGI-1", "public eval", 0.2925, None, "arXiv 2512.11847", "trm"),
     Published("Gemini 2.5 Pro", "ARC-AGI-1", "public eval", 0.370, None, _CITED),
     Published("o3-mini-high", "ARC-AGI-1", "public eval", 0.345, None, _CITED),
     Published("DeepSeek-R1", "ARC-AGI-1", "public eval", 0.158, None, _CITED),
-    Published("TRM-Att 7M", "ARC-AGI-2", "public eval", 0.078, None, _PAPER),
-    Published("TRM, ARC Prize verification", "ARC-AGI-2", "semi-private", 0.062, 2.10, "ARC Prize"),
-    Published("HRM 27M", "ARC-AGI-2", "public eval", 0.050, None, _PAPER),
+    Published("TRM-Att 7M", "ARC-AGI-2", "public eval", 0.078, None, _PAPER, "trm"),
+    Published("TRM, ARC Prize verification", "ARC-AGI-2", "semi-private", 0.062, 2.10, "ARC Prize", "trm"),
+    Published("HRM 27M", "ARC-AGI-2", "public eval", 0.050, None, _PAPER, "hrm"),
     Published("Gemini 2.5 Pro", "ARC-AGI-2", "public eval", 0.049, None, _CITED),
     Published("o3-mini-high", "ARC-AGI-2", "public eval", 0.030, None, _CITED),
     Published("DeepSeek-R1", "ARC-AGI-2", "public eval", 0.013, None, _CITED),
 )
 
 LEADERBOARD_COLUMNS = [
-    "run", "source", "dataset", "dataset_hash", "checkpoint", "device", "views", "views_per_input",
-    "act_steps", "mean_steps", "pass1", "pass1_low", "pass1_high", "pass2", "pass2_low", "pass2_high",
-    "tasks_solved", "tasks", "outputs_solved", "outputs", "gpu_seconds", "usd_per_task",
+    "run", "source", "dataset", "dataset_hash", "checkpoint", "family", "parameters", "puzzle_emb_parameters",
+    "device", "views", "views_per_input", "act_steps", "mean_steps", "pass1", "pass1_low", "pass1_high", "pass2",
+    "pass2_low", "pass2_high", "tasks_solved", "tasks", "outputs_solved", "outputs", "gpu_seconds", "usd_per_task",
 ]
 
-INTEGER_COLUMNS = ["views", "act_steps", "tasks_solved", "tasks", "outputs_solved", "outputs"]
+INTEGER_COLUMNS = ["parameters", "puzzle_emb_parameters", "views", "act_steps", "tasks_solved", "tasks",
+                   "outputs_solved", "outputs"]
 
 
-def family(dataset: str) -> str | None:
+def arc_version(dataset: str) -> str | None:
     """ARC-AGI-1 or ARC-AGI-2 for the built-in sets; None when the name does not say."""
     for name in ("ARC-AGI-1", "ARC-AGI-2"):
         if dataset.lower().startswith(name.lower()):
@@ -78,9 +80,11 @@ def run_row(run: Run, price_per_gpu_hour: float | None) -> dict:
     usd = gpu_seconds / 3600 * price_per_gpu_hour / n_tasks \
         if gpu_seconds is not None and price_per_gpu_hour is not None else None
     (lo1, hi1), (lo2, hi2) = run.pass1.interval(), run.pass2.interval()
+    parameters = run.parameters or {}
     return {
         "run": run.name, "source": "measured", "dataset": run.tasks.name, "dataset_hash": run.tasks.hash,
-        "checkpoint": checkpoint, "device": meta.get("device"),
+        "checkpoint": checkpoint, "family": run.family, "parameters": parameters.get("network"),
+        "puzzle_emb_parameters": parameters.get("puzzle_embedding"), "device": meta.get("device"),
         "views": views, "views_per_input": views / inputs if views is not None else None,
         "act_steps": meta.get("max_steps"), "mean_steps": meta.get("mean_steps", summary.get("mean_steps")),
         "pass1": run.pass1.score, "pass1_low": lo1, "pass1_high": hi1,
@@ -93,11 +97,11 @@ def run_row(run: Run, price_per_gpu_hour: float | None) -> dict:
 
 def published_rows(runs: list[Run]) -> list[dict]:
     """Quoted rows for the ARC versions the runs were scored on (both when a name does not tell)."""
-    families = {family(r.tasks.name) for r in runs}
-    wanted = {"ARC-AGI-1", "ARC-AGI-2"} if None in families or not families else families
-    return [{"run": p.system, "source": f"{QUOTED}: {p.source}", "dataset": f"{p.family} {p.split}",
-             "pass2": p.pass2, "usd_per_task": p.usd_per_task}
-            for p in PUBLISHED if p.family in wanted]
+    versions = {arc_version(r.tasks.name) for r in runs}
+    wanted = {"ARC-AGI-1", "ARC-AGI-2"} if None in versions or not versions else versions
+    return [{"run": p.system, "source": f"{QUOTED}: {p.source}", "dataset": f"{p.version} {p.split}",
+             "family": p.family, "pass2": p.pass2, "usd_per_task": p.usd_per_task}
+            for p in PUBLISHED if p.version in wanted]
 
 
 def leaderboard(runs: list[Run], price_per_gpu_hour: float | None, published: bool) -> pd.DataFrame:
