@@ -67,12 +67,17 @@ class Transform:
         if not suffix:
             return IDENTITY
         parts = suffix.split(SEPARATOR)
-        if len(parts) != 2 or not parts[0].startswith("t") or not parts[0][1:].isdigit():
-            raise ValueError(f"augmentation must look like 't3|||0213456789', got {suffix!r}")
+        if len(parts) != 2 or not parts[0].startswith("t") or not _ascii_digits(parts[0][1:]):
+            raise ValueError(f"augmentation must look like 't3|||0213456789', got {suffix[:40]!r}")
         colors = parts[1]
-        if len(colors) != 10 or not colors.isdigit():
-            raise ValueError(f"colour map must be 10 digits, got {colors!r}")
+        if len(colors) != 10 or not _ascii_digits(colors):
+            raise ValueError(f"colour map must be 10 digits 0-9, got {colors[:40]!r}")
         return cls(int(parts[0][1:]), tuple(int(c) for c in colors))
+
+
+def _ascii_digits(text: str) -> bool:
+    """Only 0-9: str.isdigit also takes other scripts' digits ('٣'), which int() reads as 3."""
+    return text.isascii() and text.isdigit()
 
 
 IDENTITY = Transform()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.core.errors import shown
 from harness.core.grids import grid_problem
+from harness.core.tasks import task_id_problem
 
 ATTEMPT_KEYS = ("attempt_1", "attempt_2")
 
@@ -39,8 +41,9 @@ def validate_submission(
                 elif (why := grid_problem(entry[key])) is not None:
                     problems.append(f"{source}: task {task_id}: entry {i}: {key}: {why}")
             for key in sorted(set(entry) - set(ATTEMPT_KEYS)):
-                problems.append(f"{source}: task {task_id}: entry {i}: unexpected key {key!r}")
+                problems.append(f"{source}: task {task_id}: entry {i}: unexpected key {shown(key)}")
     for task_id in raw:
         if task_id not in test_counts:
-            problems.append(f"{source}: task {task_id}: not in {set_name}")
+            why = task_id_problem(task_id)
+            problems.append(f"{source}: {why}" if why else f"{source}: task {task_id}: not in {set_name}")
     return problems

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from augment import format_name, random_transform
 from harness.cli.main import cli
 from harness.config import EngineConfig
+from harness.core.errors import DataError
 from harness.core.sources import load_tasks
 from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import save_checkpoint
@@ -97,7 +98,7 @@ def test_predict_resumes_from_chunks(setup, tmp_path):
     out = tmp_path / "preds"
     first = predict(model, views, tasks, out, cfg, torch.device("cpu"), rank=0, world_size=2)
     assert first["views_computed"] == 5 + 5 + 4  # chunks 0, 2, 4 of 24 views
-    with pytest.raises(FileNotFoundError, match="2 of 5 prediction chunks missing"):
+    with pytest.raises(DataError, match="2 of 5 prediction chunks missing"):
         merge_chunks(out, len(views), 5)
     (out / "chunk-000002.npz").unlink()  # as if killed while writing chunk 2
     second = predict(model, views, tasks, out, cfg, torch.device("cpu"))

@@ -100,7 +100,7 @@ def test_solutions_count_mismatch(kaggle_files):
     data = json.loads(sol.read_text())
     data["bbbb0002"] = data["bbbb0002"][:1]
     sol.write_text(json.dumps(data))
-    with pytest.raises(DataError, match="task bbbb0002: solutions: expected 2 output grids, got 1"):
+    with pytest.raises(DataError, match="mini_solutions.json: task bbbb0002: solutions: expected 2 output grids"):
         load_tasks(kaggle_files)
 
 

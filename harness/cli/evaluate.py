@@ -54,13 +54,13 @@ def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Pa
 
     if record_steps and halt != "fixed":
         raise click.UsageError("--record-steps needs --halt fixed")
-    tasks = load_set(tasks_spec)
     cfg = EngineConfig(batch_size=batch_size, steps=steps, halt=halt, threshold=threshold,
                        chunk_size=chunk_size, record_steps=record_steps, compile=compile_model)
     try:
         validate(cfg, "options")
     except DataError as exc:
         raise click.UsageError(str(exc)) from None
+    tasks = load_set(tasks_spec)
     d = init_distributed()
     rank, world, device = d.rank, d.world, d.device
     with progress_bar(console, disable=rank != 0) as bar:

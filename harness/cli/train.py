@@ -8,6 +8,26 @@ import click
 
 from harness.cli.common import console
 
+EMBEDDING_FLOATS = 512  # puzzle_emb_ndim of the paper's model: what one puzzle identifier costs in training
+
+
+def _check_build_options(num_aug: int, seed: int, max_side: int) -> None:
+    """Bound the options by the [data] schema before any work starts (exit 2). num_aug's limit is
+    explained: an absurd count would take all memory (and hours) before anything failed."""
+    from harness.config import MAX_NUM_AUG, DataConfig
+    from harness.core.errors import DataError
+    from harness.core.schema import validate
+
+    if num_aug > MAX_NUM_AUG:
+        per_task = (num_aug + 1) * EMBEDDING_FLOATS * 4 / 1e9
+        raise click.BadParameter(f"{num_aug:,} is above the limit of {MAX_NUM_AUG:,}: every task gets num_aug + 1 "
+                                 f"puzzle identifiers, each a {EMBEDDING_FLOATS}-float embedding in training, "
+                                 f"{per_task:,.1f} GB per task (the paper uses 1,000)", param_hint="'--num-aug'")
+    try:
+        validate(DataConfig(num_aug=num_aug, seed=seed, max_side=max_side), "options")
+    except DataError as exc:
+        raise click.UsageError(str(exc)) from None
+
 
 @click.group("data")
 def data() -> None:
@@ -36,6 +56,7 @@ def build(subsets: tuple[str, ...], test_set: str | None, num_aug: int, seed: in
     from harness.data.layout import build_layout
     from harness.data.subsets import load_subset, subset_name
 
+    _check_build_options(num_aug, seed, max_side)
     subsets = subsets or ("training=arc-agi-1/training", "evaluation=arc-agi-1/evaluation")
     names = [subset_name(s) for s in subsets]
     test_set = test_set or names[-1]

@@ -17,3 +17,10 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (torch's run to dozens), for a one-line DataError."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A user's value for an error line: its repr (control characters visible) cut to `limit`
+    characters, so that a hostile value (a NUL, a newline, a megabyte) cannot break the one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.errors import DataError, where
+from harness.core.errors import DataError, shown, where
 
 MAX_SIDE = 30
 
@@ -32,9 +32,17 @@ def grid_problem(value: Any) -> str | None:
         elif len(row) != width:
             return f"ragged grid: row {r} has {len(row)} cells, row 0 has {width}"
         for c, cell in enumerate(row):
-            if isinstance(cell, bool) or not isinstance(cell, int) or not 0 <= cell <= 9:
-                return f"cell [{r}][{c}] is {cell!r}, not an int 0..9"
+            if not _is_colour(cell):
+                return f"cell [{r}][{c}] is {shown(cell)}, not an int 0..9"
     return None
+
+
+def _is_colour(cell: Any) -> bool:
+    """An int 0..9, or an integral float such as 3.0: JSON does not tell them apart, and neither do
+    Python equality or Kaggle's scorer, so refusing one would score a right answer as wrong."""
+    if isinstance(cell, float):
+        return cell.is_integer() and 0 <= cell <= 9
+    return isinstance(cell, int) and not isinstance(cell, bool) and 0 <= cell <= 9
 
 
 def to_grid(value: Any, *location: object) -> np.ndarray:

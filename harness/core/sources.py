@@ -11,7 +11,7 @@ from typing import Any
 from harness.core.errors import DataError, where
 from harness.core.grids import grid_to_list, to_grid
 from harness.core.io import read_json, write_json
-from harness.core.tasks import Task, TaskSet
+from harness.core.tasks import Task, TaskSet, task_id_problem
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,14 @@ BUILTIN_SETS = {
 }
 
 
-def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None) -> Task:
-    """Validate one task in ARC JSON form; `solutions` (Kaggle format) overrides test outputs."""
+def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None, solutions_source: object = None) -> Task:
+    """Validate one task in ARC JSON form; `solutions` (Kaggle format, read from `solutions_source`)
+    overrides test outputs."""
     def fail(*loc: object) -> DataError:
         return DataError(where(source, f"task {task_id}", *loc))
 
+    if (why := task_id_problem(task_id)) is not None:
+        raise DataError(where(source, why))
     if not isinstance(raw, dict):
         raise fail(f"expected an object with 'train' and 'test', got {type(raw).__name__}")
     for key in ("train", "test"):
@@ -67,27 +70,32 @@ def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None) ->
             outputs.append(to_grid(pair["output"], source, f"task {task_id}", f"test[{n}].output"))
 
     if solutions is not None:
+        sol_source = solutions_source or source
         if not isinstance(solutions, list) or len(solutions) != len(inputs):
             count = len(solutions) if isinstance(solutions, list) else type(solutions).__name__
-            raise fail(f"solutions: expected {len(inputs)} output grids, got {count}")
-        outputs = [to_grid(g, source, f"task {task_id}", f"solutions[{n}]") for n, g in enumerate(solutions)]
+            raise DataError(where(sol_source, f"task {task_id}",
+                                  f"solutions: expected {len(inputs)} output grids, got {count}"))
+        outputs = [to_grid(g, sol_source, f"task {task_id}", f"solutions[{n}]") for n, g in enumerate(solutions)]
     elif outputs and len(outputs) != len(inputs):
         raise fail(f"only {len(outputs)} of {len(inputs)} test entries have an 'output'")
     return Task(task_id, train, inputs, outputs or None)
 
 
-def parse_tasks(name: str, raw: Any, source: object, solutions: Any = None) -> TaskSet:
-    """A TaskSet from `{id: task}` (+ optional Kaggle `{id: [grid, ...]}` solutions)."""
+def parse_tasks(name: str, raw: Any, source: object, solutions: Any = None, solutions_source: object = None) -> TaskSet:
+    """A TaskSet from `{id: task}` (+ optional Kaggle `{id: [grid, ...]}` solutions, read from
+    `solutions_source`: problems in them name that file)."""
     if not isinstance(raw, dict) or not raw:
         raise DataError(where(source, "expected a non-empty JSON object {task_id: task}"))
     if solutions is not None:
+        sol_source = solutions_source or source
         if not isinstance(solutions, dict):
-            raise DataError(where(source, "solutions file must be a JSON object {task_id: [grids]}"))
+            raise DataError(where(sol_source, "solutions file must be a JSON object {task_id: [grids]}"))
         missing = [t for t in raw if t not in solutions]
         if missing:
-            raise DataError(where(source, f"task {missing[0]}", f"no solutions ({len(missing)} tasks lack them)"))
+            raise DataError(where(sol_source, f"task {missing[0]}",
+                                  f"no solutions ({len(missing)} tasks of {source} lack them)"))
     tasks = {
-        tid: parse_task(tid, task, source, None if solutions is None else solutions[tid])
+        tid: parse_task(tid, task, source, None if solutions is None else solutions[tid], solutions_source)
         for tid, task in raw.items()
     }
     return TaskSet(name, tasks)
@@ -121,7 +129,7 @@ def load_kaggle(challenges: Path, solutions: Path | None = None) -> TaskSet:
     """Kaggle `arc-agi_*_challenges.json`; its `*_solutions.json` beside it is picked up if present."""
     solutions = solutions or _solutions_path(challenges)
     sol = read_json(solutions) if solutions else None
-    return parse_tasks(str(challenges), read_json(challenges), challenges, sol)
+    return parse_tasks(str(challenges), read_json(challenges), challenges, sol, solutions)
 
 
 def load_folder(folder: Path) -> TaskSet:
@@ -140,6 +148,8 @@ def load_solutions(path: Path) -> dict[str, list]:
         raise DataError(f"{path}: expected a non-empty JSON object {{task_id: [output grid, ...]}}")
     truth = {}
     for task_id, grids in raw.items():
+        if (why := task_id_problem(task_id)) is not None:
+            raise DataError(where(path, why))
         if not isinstance(grids, list) or not grids:
             raise DataError(where(path, f"task {task_id}", "expected a non-empty list of output grids"))
         truth[task_id] = [to_grid(g, path, f"task {task_id}", f"solutions[{n}]") for n, g in enumerate(grids)]

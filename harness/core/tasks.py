@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
+from harness.core.errors import shown
 from harness.core.grids import grid_to_list
+
+# Public ARC and Kaggle ids are 8 hex digits, ConceptARC's words such as AboveBelow1: this rule takes
+# them all and keeps an id safe as a file name (no `/`, NUL, leading dot) and inside a puzzle name
+# (no `|||`, the separator of augmentation suffixes).
+TASK_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+TASK_ID_RULE = "1 to 64 of A-Z a-z 0-9 _ . - and not starting with '.'"
+
+
+def task_id_problem(task_id: object) -> str | None:
+    """Why `task_id` cannot name a task (see TASK_ID), or None."""
+    if not isinstance(task_id, str):
+        return f"task id {task_id!r} is not a string"
+    if TASK_ID.fullmatch(task_id) is None:
+        return f"task id {shown(task_id)} is not valid (task ids are {TASK_ID_RULE})"
+    return None
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,14 @@ Two schedules:
            batch slot takes the next view at once, so the batch stays full.
 Work is cut into chunks of consecutive views; chunk c belongs to rank c % world_size and is
 saved as a shard (harness.predictions.shards) when done, so an interrupted run (any world size)
-resumes from the chunks on disk and ranks never exchange Python objects.
+resumes from the chunks on disk and ranks never exchange Python objects. A chunk on disk that is
+damaged, or holds other views (a rerun with other options into the same folder), is recomputed
+with a warning.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +23,12 @@ import numpy as np
 import torch
 
 from harness.config import EngineConfig
+from harness.core.errors import DataError
+from harness.core.io import ensure_dir
 from harness.core.tasks import TaskSet
 from harness.data.encoding import decode
 from harness.data.views import Views, encode_views
-from harness.predictions.shards import chunk_path, save_chunk
+from harness.predictions.shards import chunk_path, load_chunk, save_chunk
 from models import ACTModel
 from voting import Predictions
 
@@ -129,6 +134,24 @@ def chunk_predictions(views: Views, result: ChunkResult, canvas: int, step: int 
                        result.q_halt)
 
 
+def _reusable(path: Path, views: Views) -> bool:
+    """Whether the chunk at `path` is complete and holds exactly `views`; when it exists but does
+    not, say so on stderr (it is then recomputed)."""
+    if not path.exists():
+        return False
+    try:
+        saved, _ = load_chunk(path)
+    except DataError as exc:
+        print(f"warning: {exc}; recomputing this chunk", file=sys.stderr)
+        return False
+    if len(saved) == len(views) and all(np.array_equal(getattr(saved, k), getattr(views, k))
+                                        for k in ("task_ids", "test_index", "tids", "colors")):
+        return True
+    print(f"warning: {path}: holds other views than this run's (predicted with other options?); recomputing it",
+          file=sys.stderr)
+    return False
+
+
 def predict(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
             device: torch.device, rank: int = 0, world_size: int = 1,
             progress: Callable[[int, int], None] | None = None) -> dict:
@@ -139,6 +162,7 @@ def predict(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, cfg: E
     canvas = int(round(model.config.seq_len ** 0.5))
     if canvas * canvas != model.config.seq_len:
         raise ValueError(f"seq_len {model.config.seq_len} is not a square canvas")
+    ensure_dir(out_dir)  # an unwritable folder fails now, not after the first chunk's compute
     model = model.to(device).eval()
     if cfg.compile:
         model.compile_blocks()
@@ -149,12 +173,12 @@ def predict(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, cfg: E
     for c in mine:
         idx = np.arange(c * cfg.chunk_size, min((c + 1) * cfg.chunk_size, len(views)))
         path = chunk_path(out_dir, c)
-        if path.exists():
+        chunk_views = views.subset(idx)
+        if _reusable(path, chunk_views):
             done += len(idx)
             if progress:
                 progress(done, total)
             continue
-        chunk_views = views.subset(idx)
         tokens = encode_views(chunk_views, tasks, canvas)
 
         def tick(k: int) -> None:

@@ -7,7 +7,6 @@ stopped for time leaves its last checkpoint or its finished prediction chunks, w
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from harness.config import RunConfig
 from harness.core import rundir
+from harness.core.errors import DataError
 from harness.core.io import write_text
 from harness.core.tasks import TaskSet
 from harness.kaggle.script import log, run_with_deadline
@@ -97,10 +97,14 @@ class StageResult:
 
 
 def _rate(run_dir: Path) -> float | None:
+    """The steps/s of the trainer's last complete metrics line (None when there is none)."""
+    from harness.train.metrics import read_metrics
+
+    path = run_dir / rundir.METRICS
     try:
-        lines = (run_dir / rundir.METRICS).read_text().splitlines()
-        return float(json.loads(lines[-1])["steps_per_s"]) if lines else None
-    except (OSError, ValueError, KeyError):
+        rows = read_metrics(path) if path.exists() else []
+        return float(rows[-1]["steps_per_s"]) if rows else None
+    except (DataError, ValueError, KeyError, TypeError):
         return None
 
 

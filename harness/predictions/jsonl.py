@@ -22,8 +22,8 @@ import numpy as np
 from augment import IDENTITY, Transform
 from harness.core.errors import DataError, where
 from harness.core.grids import grid_to_list, to_grid
-from harness.core.io import atomic_write
-from harness.core.tasks import TaskSet
+from harness.core.io import atomic_write, parse_json
+from harness.core.tasks import TaskSet, task_id_problem
 from voting import Candidates, Predictions
 
 
@@ -31,8 +31,8 @@ def _parse_line(obj: Any, loc: str) -> tuple[str, int, Transform, Any, float | N
     if not isinstance(obj, dict):
         raise DataError(where(loc, f"expected a JSON object, got {type(obj).__name__}"))
     task_id = obj.get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise DataError(where(loc, "task_id must be a non-empty string"))
+    if not isinstance(task_id, str) or task_id_problem(task_id):
+        raise DataError(where(loc, f"task_id: {task_id_problem(task_id)}"))
     index = obj.get("test_index")
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise DataError(where(loc, f"task {task_id}", f"test_index must be an int >= 0, got {index!r}"))
@@ -58,16 +58,12 @@ def read_jsonl(path: str | Path, tasks: TaskSet | None = None) -> Predictions:
     path = Path(path)
     rows = []
     try:
-        with open(path) as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             for n, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 loc = f"{path}:{n}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{loc}: malformed JSON: {exc.msg}") from None
-                row = _parse_line(obj, loc)
+                row = _parse_line(parse_json(line, loc), loc)
                 if tasks is not None:
                     _check_known(row[0], row[1], tasks, loc)
                 rows.append(row)

@@ -8,6 +8,7 @@ grid and matching it against the task's test inputs (a row counts for every equa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def _grid(shapes: np.ndarray, offsets: np.ndarray, cells: np.ndarray, i: int) ->
     return cells[offsets[i]:offsets[i] + h * w].reshape(h, w)
 
 
+def _canvas(data: dict, rows: int, path: Path) -> int:
+    """The side of the square canvas the token tensors were encoded on (30 for ARC)."""
+    shapes = {k: tuple(data[k].shape) for k in ("inputs", "preds", "puzzle_identifiers", "q_halt_logits") if k in data}
+    seq = shapes["inputs"][-1] if len(shapes["inputs"]) == 2 else 0
+    canvas = math.isqrt(seq)
+    want = {"inputs": (rows, seq), "preds": (rows, seq), "puzzle_identifiers": (rows,), "q_halt_logits": (rows,)}
+    wrong = [k for k, shape in shapes.items() if shape != want[k]]
+    if canvas == 0 or canvas * canvas != seq or wrong:
+        raise DataError(f"{path}: tensor shapes {shapes} do not fit: inputs and preds (rows, side * side), "
+                        f"puzzle_identifiers and q_halt_logits (rows,)")
+    return canvas
+
+
 def read_reference_outputs(paths: Sequence[Path], identifiers: list[str], tasks: TaskSet) -> Predictions:
     """Views from one or more `step_N_all_preds.<rank>` files, in file then row order."""
     test_index = {
@@ -47,8 +61,9 @@ def read_reference_outputs(paths: Sequence[Path], identifiers: list[str], tasks:
         if ids.size and (ids.min() < 0 or ids.max() >= len(identifiers)):
             raise DataError(f"{path}: puzzle identifier {ids.max()} beyond the {len(identifiers)} identifiers given")
         q = data["q_halt_logits"].double().numpy() if "q_halt_logits" in data else np.full(len(ids), np.nan)
-        inputs = decode(data["inputs"].numpy().astype(np.uint8))
-        preds = decode(data["preds"].numpy().astype(np.uint8))
+        canvas = _canvas(data, len(ids), path)
+        inputs = decode(data["inputs"].numpy().astype(np.uint8), canvas)
+        preds = decode(data["preds"].numpy().astype(np.uint8), canvas)
         for row, ident in enumerate(ids.tolist()):
             if names[ident] is None:
                 continue

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from harness.config import RunConfig
-from harness.core.io import write_text
+from harness.core.errors import DataError
+from harness.core.io import parse_json, write_text
 
 Sink = Callable[[dict[str, float]], None]
 
@@ -75,9 +76,31 @@ def external_loggers(cfg: RunConfig, run_dir: Path) -> list[Sink]:
     return sinks
 
 
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The logged lines of a metrics.jsonl. A torn last line, what a kill during a write leaves,
+    is dropped; a bad line before it is a DataError (that file was not written by a run)."""
+    try:
+        lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1) if line]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    rows = []
+    for n, line in lines:
+        try:
+            row = parse_json(line, f"{path}:{n}")
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+        except DataError:
+            if n == lines[-1][0]:
+                break
+            raise
+        rows.append(row)
+    return rows
+
+
 def truncate_metrics(path: Path, step: int) -> None:
-    """Drop metric lines written after the checkpoint we resume from (the run redoes those steps)."""
+    """Drop metric lines written after the checkpoint we resume from (the run redoes those steps),
+    and a torn last line."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", 0) <= step]
-    write_text(path, "".join(line + "\n" for line in kept))
+    kept = [row for row in read_metrics(path) if row.get("step", 0) <= step]
+    write_text(path, "".join(json.dumps(row) + "\n" for row in kept))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -24,7 +25,7 @@ from harness.config import RunConfig, load_config
 from harness.core import rundir
 from harness.core.dist import Dist, init_distributed
 from harness.core.errors import DataError
-from harness.core.io import write_json, write_text
+from harness.core.io import cannot_write, write_json, write_text
 from harness.core.tasks import TaskSet
 from harness.data.layout import Layout, build_layout, load_layout
 from harness.data.loader import BatchSampler, TrainBatches, train_pairs
@@ -186,6 +187,34 @@ def setup(cfg: RunConfig, run_dir: Path, d: Dist) -> Trainer:
                    carries=[None] * (local // micro))
 
 
+def _open_log(path: Path, rank: int) -> IO | contextlib.nullcontext:
+    """metrics.jsonl for appending on rank 0 (nothing elsewhere)."""
+    try:
+        return open(path, "a", encoding="utf-8") if rank == 0 else contextlib.nullcontext()
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+
+def _log_line(log: IO, path: Path, metrics: dict[str, Any]) -> None:
+    try:
+        log.write(json.dumps(metrics) + "\n")
+        log.flush()
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+
+def _check_finite(metrics: dict[str, Any], run_dir: Path) -> None:
+    """Stop a run whose loss became NaN or infinite: every later step would be too, and a checkpoint
+    saved now would overwrite good weights. Checked at each log line, where the loss is on the host
+    anyway (every checkpoint step is one), so no step waits for the device."""
+    loss = metrics["train/loss"]
+    if not math.isfinite(loss):
+        found = checkpoint_dirs(run_dir)
+        kept = f"the last good checkpoint, {found[-1][1]}, is kept" if found else "no checkpoint was saved yet"
+        raise DataError(f"{run_dir}: training loss is {loss} at step {metrics['step']} (the run diverged); "
+                        f"stopped: {kept}. Lower train.lr or check the data, then resume or start again")
+
+
 def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after: int | None = None,
           on_metrics: Callable[[dict[str, float], int], None] | None = None) -> dict[str, Any]:
     """Train into run_dir (or continue it with resume=True). `stop_after` ends early (tests, budgets)."""
@@ -222,7 +251,7 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
     last = min(trainer.total_steps, stop_after) if stop_after else trainer.total_steps
     sinks = external_loggers(cfg, run_dir) if d.rank == 0 else []
     start_time, start_step, metrics = time.perf_counter(), trainer.step, {}
-    with open(metrics_path, "a") if d.rank == 0 else contextlib.nullcontext() as log:
+    with _open_log(metrics_path, d.rank) as log:
         window: list[dict[str, torch.Tensor]] = []
         for batch in loader:
             if trainer.step >= last:
@@ -238,11 +267,11 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
                 metrics["steps_per_s"] = (trainer.step - start_step) / max(elapsed, 1e-9)
                 metrics["examples_per_s"] = metrics["steps_per_s"] * t.global_batch_size
                 window = []
+                _check_finite(metrics, run_dir)
                 if evaluating and d.rank == 0:
                     metrics |= trainer.evaluate()
                 if d.rank == 0:
-                    log.write(json.dumps(metrics) + "\n")
-                    log.flush()
+                    _log_line(log, metrics_path, metrics)
                     for sink in sinks:
                         sink(metrics)
                     if on_metrics:
