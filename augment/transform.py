@@ -6,6 +6,7 @@ with the dihedral part, which makes composition and inversion exact and cheap.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from augment.dihedral import COMPOSE, DIHEDRAL_INVERSE, dihedral
 
 SEPARATOR = "|||"
+_HRM_NAME = re.compile(r"(.+)_t([0-7])_([0-9]{10})", re.ASCII)
 BLANK = "<blank>"  # identifier 0: the padding puzzle, no task behind it
 _IDENTITY_COLORS = tuple(range(10))
 
@@ -89,8 +91,15 @@ def format_name(task_id: str, transform: Transform) -> str:
 
 
 def parse_name(name: str) -> tuple[str, Transform]:
-    """Split a reference puzzle name into (task id, transform); a bare id is the identity."""
+    """Split a puzzle name into (task id, transform); a bare id is the identity.
+
+    Two spellings: the TRM reference's `task|||t3|||0213456789`, and sapientinc/HRM's builder's
+    `task_t3_0213456789` (same transform, same colour-map convention), so HRM layouts evaluate too.
+    """
     if SEPARATOR not in name:
+        hrm = _HRM_NAME.fullmatch(name)
+        if hrm:
+            return hrm[1], Transform.from_suffix(f"t{hrm[2]}{SEPARATOR}{hrm[3]}")
         return name, IDENTITY
     task_id, rest = name.split(SEPARATOR, 1)
     return task_id, Transform.from_suffix(rest)

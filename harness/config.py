@@ -11,14 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError
+from harness.core.puzzles import KINDS, SUDOKU_SIDES
 from harness.core.schema import read_section, setting, toml_section
+from harness.data.puzzle_encoding import vocab_size
 from harness.data.subsets import subset_name
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SECTIONS = ("data", "model", "train", "predict")
 MAX_CANVAS = 64  # seq_len = canvas**2; ARC grids need at most 30
 MAX_NUM_AUG = 100_000  # augmentations per task; the paper uses 1,000 (876,406 identifiers, ~1.8 GB of embeddings)
+# Sizes past these are typos, not models (hidden 100,000 would ask for tens of GB before failing).
+MODEL_LIMITS = {"hidden_size": 16384, "num_heads": 256, "expansion": 64.0, "H_cycles": 256, "L_cycles": 256,
+                "H_layers": 256, "L_layers": 256, "puzzle_emb_ndim": 16384, "puzzle_emb_len": 1024,
+                "halt_max_steps": 4096}
 LOSS_TYPES = ("stablemax_cross_entropy", "softmax_cross_entropy")
+BENCHMARKS = ("arc", *KINDS)
+MAZE_NUM_AUG = (0, 7)  # mazes: none, or all 8 dihedral transforms (the reference builder's --aug)
 
 
 @dataclass
@@ -37,6 +45,12 @@ class DataConfig:
     canvas: int = setting(30, low=1, high=MAX_CANVAS)
     max_side: int = setting(30, low=1, high=30)  # keep only tasks whose every grid fits in max_side x max_side
     translate: bool = True
+    # Which benchmark: arc uses the fields above; a sudoku or maze run uses these (canvas = the grid's side,
+    # num_aug = augmentations per puzzle drawn on the fly, seed = of the subsample and augmentations).
+    benchmark: str = setting("arc", choices=BENCHMARKS)
+    train_set: str = ""  # puzzle set trained on: built-in name, CSV, or a reference .npy split folder
+    eval_set: str = ""  # held-out puzzle set: evaluated during training (eval_every) and after
+    subsample: int = setting(0, low=0)  # train on this many puzzles of train_set, drawn with `seed` (0: all)
 
 
 @dataclass
@@ -125,9 +139,11 @@ def load_config(source: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
     """Read a preset or TOML file, apply `section.key=value` overrides, check every key and type."""
     path = resolve_preset(str(source))
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     for item in overrides:
         keys, value = _parse_override(item)
         if len(keys) != 2:
@@ -145,16 +161,41 @@ def from_dict(raw: dict[str, Any], where: str) -> RunConfig:
     train = read_section(TrainConfig, raw.get("train", {}), f"{where}: [train]")
     predict = read_section(EngineConfig, raw.get("predict", {}), f"{where}: [predict]")
     model = _model_section(raw.get("model", {}), data, f"{where}: [model]")
-    if data.test_set not in [subset_name(s) for s in data.subsets]:
+    if data.benchmark != "arc":
+        _check_puzzle_data(data, f"{where}: [data]")
+    elif data.test_set not in [subset_name(s) for s in data.subsets]:
         raise DataError(f"{where}: [data] test_set {data.test_set!r} is not one of the subsets "
                         f"{[subset_name(s) for s in data.subsets]}")
-    if data.max_side > data.canvas:
+    elif data.max_side > data.canvas:
         raise DataError(f"{where}: [data] max_side ({data.max_side}) must not exceed canvas ({data.canvas}): "
                         f"a grid must fit on the canvas")
+    elif data.train_set or data.eval_set or data.subsample:
+        raise DataError(f"{where}: [data] train_set, eval_set and subsample are for sudoku and maze runs; "
+                        f"an ARC run trains on its subsets")
     if train.checkpoint_every % train.log_every:
         raise DataError(f"{where}: [train] checkpoint_every ({train.checkpoint_every}) must be a multiple of log_every "
                         f"({train.log_every}), so that a resumed run logs the same windows")
     return RunConfig(data, model, train, predict)
+
+
+def _check_puzzle_data(data: DataConfig, where: str) -> None:
+    """A sudoku or maze run names both sets, a side its kind has, and an augmentation its kind can draw."""
+    if not data.train_set or not data.eval_set:
+        raise DataError(f"{where}: a {data.benchmark} run needs train_set and eval_set (puzzle-set specs)")
+    if data.benchmark == "sudoku" and data.canvas not in SUDOKU_SIDES:
+        raise DataError(f"{where}: canvas = {data.canvas} is the Sudoku's side; one of {SUDOKU_SIDES}")
+    if data.benchmark == "maze" and data.canvas < 5:
+        raise DataError(f"{where}: canvas = {data.canvas} is the maze's side; at least 5")
+    if data.benchmark == "maze" and data.num_aug not in MAZE_NUM_AUG:
+        raise DataError(f"{where}: num_aug = {data.num_aug}: a maze run takes 0 (no augmentation, the reference "
+                        f"builder's default) or 7 (all 8 dihedral transforms, its --aug)")
+
+
+def puzzle_vocab(data: DataConfig) -> dict[str, int]:
+    """The model fields a sudoku or maze run derives from its data ({} for ARC): the vocabulary."""
+    if data.benchmark == "arc":
+        return {}
+    return {"vocab_size": vocab_size("maze" if data.benchmark == "maze" else "sudoku", data.canvas)}
 
 
 def _model_section(values: Any, data: DataConfig, where: str) -> dict[str, Any]:
@@ -173,12 +214,17 @@ def _model_section(values: Any, data: DataConfig, where: str) -> dict[str, Any]:
     bad = sorted(set(model) - names)
     if bad:
         raise DataError(f"{where}: unknown key(s) {bad} for family {family}")
-    derived = sorted({"num_puzzle_identifiers", "seq_len"} & set(model))
+    derived = sorted({"num_puzzle_identifiers", "seq_len", *puzzle_vocab(data)} & set(model))
     if derived:
         raise DataError(f"{where}: {', '.join(derived)} are derived from the layout and canvas; remove them")
     fields = {k: v for k, v in model.items() if k != "family"}
+    for key, limit in MODEL_LIMITS.items():
+        value = fields.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > limit:
+            raise DataError(f"{where}: {key} = {value!r} is out of range (at most {limit})")
     try:
-        config_class.from_dict({**fields, "num_puzzle_identifiers": 1, "seq_len": data.canvas ** 2})
+        config_class.from_dict({**fields, "num_puzzle_identifiers": 1, "seq_len": data.canvas ** 2,
+                                **puzzle_vocab(data)})
     except (TypeError, ValueError) as exc:
         raise DataError(f"{where}: {exc}") from None
     return model

@@ -1,4 +1,5 @@
-"""Stage wiring: predictions -> vote -> submission.json -> score, writing every artefact to disk."""
+"""Stage wiring: predictions -> vote -> submission.json -> score, writing every artefact to disk (Sudoku
+and maze predictions: straight to their score)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 from harness.baselines import BASELINES, predict_views
 from harness.core import rundir
 from harness.core.io import write_json
+from harness.core.puzzles import PuzzleSet
 from harness.core.tasks import TaskSet
 from harness.predictions.jsonl import write_candidates, write_jsonl
+from harness.predictions.puzzle_shards import read_puzzle_predictions
 from submissions import build_submission, score_submission, write_submission
+from submissions.puzzle_score import score_puzzles
 from voting import Predictions, pass_at_k, vote
 from voting.vote import PASS_KS, SUBMITTED_K
 
@@ -25,9 +29,9 @@ def vote_to_submission(
     """Vote, write a complete submission (and optionally the candidates); score when truth is known."""
     candidates = vote(preds, rank_by)
     submission = build_submission(tasks, candidates.attempts(SUBMITTED_K))
-    write_submission(submission, out)
-    if candidates_out is not None:
+    if candidates_out is not None:  # first: a command that fails leaves no submission behind
         write_candidates(candidates, candidates_out)
+    write_submission(submission, out)
     summary: dict[str, Any] = {
         "tasks": tasks.name,
         "tasks_hash": tasks.hash,
@@ -45,6 +49,11 @@ def vote_to_submission(
         summary["pass_at_k"] = {str(k): v for k, v in pass_at_k(candidates, truth, PASS_KS).items()}
         summary["score"] = score_submission(submission.entries, truth, tasks.name, tasks.hash).to_dict()
     return summary
+
+
+def score_puzzle_predictions(puzzles: PuzzleSet, source: Path) -> rundir.PuzzleScoreRecord:
+    """A Sudoku or maze run's predictions (a run or predictions folder, a shard, a CSV) -> score.json's record."""
+    return score_puzzles(puzzles, read_puzzle_predictions(source, puzzles), str(source))
 
 
 def run_baselines(tasks: TaskSet, out_dir: Path, n_views: int = 8, seed: int = 0) -> list[dict[str, Any]]:

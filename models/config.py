@@ -33,6 +33,9 @@ class _ConfigMixin:
         pos_encodings: str
         forward_dtype: str
         halt_exploration_prob: float
+        expansion: float
+        rope_theta: float
+        rms_norm_eps: float
 
         @property
         def puzzle_positions(self) -> int: ...
@@ -47,6 +50,10 @@ class _ConfigMixin:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        for name in ("expansion", "rope_theta", "rms_norm_eps"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value}")
 
     def _check_halting(self) -> None:
         if not 0.0 <= self.halt_exploration_prob <= 1.0:
@@ -226,6 +233,8 @@ def _coerce(cls: type, values: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"{f.name} must be an integer, got {value!r}")
             out[f.name] = int(value)
         elif f.type == "float":
+            if isinstance(value, bool) or not math.isfinite(float(value)):
+                raise ValueError(f"{f.name} must be a finite number, got {value!r}")
             out[f.name] = float(value)
         else:
             out[f.name] = str(value)

@@ -627,3 +627,12 @@ def test_integral_float_cells_count_as_the_integers_they_equal(files, tmp_path):
     sub.write_text(json.dumps(floats))
     result = run("validate", sub, "--against", files["tasks"])
     assert result.exit_code == 1 and "cell [0][0] is 2.5, not an int 0..9" in result.output
+
+
+def test_a_layout_with_a_malformed_identifier_is_one_line(tmp_path):
+    from harness.core.errors import DataError
+    from harness.core.tasks import TaskSet
+    from harness.data.views import build_views
+
+    with pytest.raises(DataError, match="puzzle identifier 1 .* of the layout: augmentation must look like"):
+        build_views(["<blank>", "00576224|||t\u0663|||0123456789"], TaskSet("empty"), None, 0)

@@ -342,3 +342,12 @@ def test_hrm_trains_with_the_same_trainer_and_its_loss_falls(tmp_path):
     assert last < 0.9 * first, (first, last)
     (_, last_checkpoint), = checkpoint_dirs(tmp_path / "run")
     assert read_manifest(last_checkpoint)[0]["family"] == "hrm"
+
+
+def test_hrm_builder_names_parse_like_reference_names():
+    from augment import parse_name
+
+    assert parse_name("007bbfc7_t3_0213456789") == parse_name("007bbfc7|||t3|||0213456789")
+    assert parse_name("AboveBelow1")[1].is_identity
+    with pytest.raises(ValueError):
+        parse_name("007bbfc7_t3_0013456789")  # not a permutation fixing black

@@ -25,7 +25,7 @@ from augment.transform import BLANK, SEPARATOR, Transform
 from harness.core import rundir
 from harness.core.errors import DataError, where
 from harness.core.grids import to_grid
-from harness.core.io import atomic_write, write_json
+from harness.core.io import atomic_write, parse_json, write_json
 from harness.data.dedup import IDENTITY_COLORS, Puzzle
 from harness.data.reference_rng import LegacyDraws
 
@@ -275,9 +275,10 @@ def load_layout(directory: str | Path) -> Layout:
     """Read what `Layout.save` wrote; DataError if anything is missing or the hashes disagree."""
     directory = Path(directory)
     try:
-        manifest = json.loads((directory / rundir.LAYOUT_MANIFEST).read_text())
-        if manifest.get("format") != FORMAT:
-            raise DataError(where(directory / rundir.LAYOUT_MANIFEST, f"format {manifest.get('format')!r}, not {FORMAT}"))
+        manifest_path = directory / rundir.LAYOUT_MANIFEST
+        manifest = parse_json(manifest_path.read_text(encoding="utf-8-sig"), manifest_path)
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise DataError(where(directory / rundir.LAYOUT_MANIFEST, f"not a {FORMAT} manifest"))
         test_bytes = (directory / "test_puzzles.json").read_bytes()
         if hashlib.sha256(test_bytes).hexdigest() != manifest["test_puzzles_sha256"]:
             raise DataError(where(directory / "test_puzzles.json", "sha256 differs from layout.json"))

@@ -13,6 +13,7 @@ import numpy as np
 
 from augment import Transform, parse_name
 from augment.transform import BLANK
+from harness.core.errors import DataError
 from harness.core.tasks import TaskSet
 from harness.data.encoding import encode_grid
 
@@ -46,7 +47,10 @@ def build_views(identifiers: list[str], tasks: TaskSet, max_aug: int | None = No
     for row, name in enumerate(identifiers):
         if name == BLANK:
             continue
-        task_id, transform = parse_name(name)
+        try:
+            task_id, transform = parse_name(name)
+        except ValueError as exc:
+            raise DataError(f"puzzle identifier {row} ({name[:60]!r}) of the layout: {exc}") from None
         if task_id in tasks.tasks:
             per_task.setdefault(task_id, []).append((row, transform))
     rows: list[tuple] = []
