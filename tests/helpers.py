@@ -51,3 +51,51 @@ def make_task(test_outputs: bool = True) -> dict:
         task["test"][0]["output"] = [[9, 8, 7], [2, 1, 1]]
         task["test"][1]["output"] = [[3]]
     return task
+
+
+# Reference-parity checks shared by the TRM and HRM fixtures (../shared/fixtures/official-*/attn-tiny).
+REF_PREFIX = "_orig_mod.model."
+PUZZLE_ROWS_GRAD = "puzzle_emb.local_weights(rows in batch order)"
+
+
+def assert_eval_steps_match(model, batch: dict, expected_steps: list, steps: int) -> None:
+    """Every eval ACT step: logits and q logits within 1e-4 absolute, identical preds."""
+    import torch
+
+    ours_steps = model.evaluate(batch)
+    assert len(ours_steps) == len(expected_steps) == steps
+    for ours, ref in zip(ours_steps, expected_steps):
+        for key in ("logits", "q_halt_logits", "q_continue_logits"):
+            assert ours[key].shape == ref[key].shape
+            assert (ours[key] - ref[key]).abs().max().item() <= 1e-4, key
+        assert torch.equal(ours["preds"], ref["preds"])
+
+
+def train_step_outputs(model, batch: dict):
+    """One training-mode ACT step with gradients: (outputs, loss, metrics), the model left in eval mode."""
+    from models import act_loss
+
+    model.train()
+    model.zero_grad()
+    try:
+        carry, outputs = model(model.initial_carry(batch), batch)
+        loss, metrics = act_loss(outputs, carry.data["labels"], carry.halted, carry.steps)
+        loss.backward()
+    finally:
+        model.eval()
+    return outputs, loss, metrics
+
+
+def assert_loss_and_gradients_match(model, loss, expected: dict) -> None:
+    """The training-step loss within 1e-6 relative; each gradient within 1e-4 of its largest entry."""
+    ref_loss = expected["train_loss"].item()
+    assert abs(loss.item() - ref_loss) <= 1e-6 * abs(ref_loss)
+    grads = {REF_PREFIX + name: p.grad for name, p in model.named_parameters()}
+    grads[PUZZLE_ROWS_GRAD] = model.inner.puzzle_emb.rows.grad
+    assert grads.keys() == expected["train_grads"].keys()
+    for name, ref in expected["train_grads"].items():
+        ours = grads[name]
+        assert ours.shape == ref.shape, name
+        scale = ref.abs().max().item()
+        assert scale > 0, name
+        assert (ours - ref).abs().max().item() <= 1e-4 * scale, name

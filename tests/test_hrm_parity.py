@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from models import FAMILIES, HRM, HRMConfig, act_loss, config_from_reference
+from models import FAMILIES, HRM, HRMConfig, config_from_reference
 from models.reference import from_reference
+from tests.helpers import REF_PREFIX, assert_eval_steps_match, assert_loss_and_gradients_match, train_step_outputs
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "official-hrm" / "attn-tiny"
-PUZZLE_ROWS_GRAD = "puzzle_emb.local_weights(rows in batch order)"
-REF_PREFIX = "_orig_mod.model."
 
 
 @pytest.fixture(scope="module")
@@ -53,43 +52,18 @@ def test_state_dict_keys_are_the_reference_keys(fixture):
 
 
 def test_eval_steps_match(model, fixture):
-    expected = fixture["expected"]["eval_steps"]
-    steps = model.evaluate(fixture["batch"])
-    assert len(steps) == len(expected) == fixture["config"].halt_max_steps
-    for ours, ref in zip(steps, expected):
-        for key in ("logits", "q_halt_logits", "q_continue_logits"):
-            assert ours[key].shape == ref[key].shape
-            assert (ours[key] - ref[key]).abs().max().item() <= 1e-4, key
-        assert torch.equal(ours["preds"], ref["preds"])
+    assert_eval_steps_match(
+        model, fixture["batch"], fixture["expected"]["eval_steps"], fixture["config"].halt_max_steps
+    )
 
 
 def test_training_step_loss_target_and_gradients_match(model, fixture):
-    expected = fixture["expected"]
-    batch = fixture["batch"]
-    model.train()
-    model.zero_grad()
-    try:
-        carry, outputs = model(model.initial_carry(batch), batch)
-        loss, metrics = act_loss(outputs, carry.data["labels"], carry.halted, carry.steps)
-        loss.backward()
-    finally:
-        model.eval()
+    outputs, loss, metrics = train_step_outputs(model, fixture["batch"])
     assert "q_continue_loss" in metrics  # the reference loss head adds it whenever the target exists
-    ref_target = expected["train_target_q_continue"]
+    ref_target = fixture["expected"]["train_target_q_continue"]
     assert outputs["target_q_continue"].shape == ref_target.shape
     assert (outputs["target_q_continue"] - ref_target).abs().max().item() <= 1e-4
-    ref_loss = expected["train_loss"].item()
-    assert abs(loss.item() - ref_loss) <= 1e-6 * abs(ref_loss)
-
-    grads = {REF_PREFIX + name: p.grad for name, p in model.named_parameters()}
-    grads[PUZZLE_ROWS_GRAD] = model.inner.puzzle_emb.rows.grad
-    assert grads.keys() == expected["train_grads"].keys()
-    for name, ref in expected["train_grads"].items():
-        ours = grads[name]
-        assert ours.shape == ref.shape, name
-        scale = ref.abs().max().item()
-        assert scale > 0, name
-        assert (ours - ref).abs().max().item() <= 1e-4 * scale, name
+    assert_loss_and_gradients_match(model, loss, fixture["expected"])
 
 
 def test_fixture_import_rejects_a_truncated_state_dict(fixture):

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from models import TRM, TRMConfig, act_loss
+from models import TRM, TRMConfig
 from models.reference import from_reference
+from tests.helpers import assert_eval_steps_match, assert_loss_and_gradients_match, train_step_outputs
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "official-trm" / "attn-tiny"
-PUZZLE_ROWS_GRAD = "puzzle_emb.local_weights(rows in batch order)"
-REF_PREFIX = "_orig_mod.model."
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,39 +48,14 @@ def model(fixture) -> TRM:
 
 
 def test_eval_steps_match(model, fixture):
-    expected = fixture["expected"]["eval_steps"]
-    steps = model.evaluate(fixture["batch"])
-    assert len(steps) == len(expected) == fixture["config"].halt_max_steps
-    for ours, ref in zip(steps, expected):
-        for key in ("logits", "q_halt_logits", "q_continue_logits"):
-            assert ours[key].shape == ref[key].shape
-            assert (ours[key] - ref[key]).abs().max().item() <= 1e-4, key
-        assert torch.equal(ours["preds"], ref["preds"])
+    assert_eval_steps_match(
+        model, fixture["batch"], fixture["expected"]["eval_steps"], fixture["config"].halt_max_steps
+    )
 
 
 def test_training_step_loss_and_gradients_match(model, fixture):
-    expected = fixture["expected"]
-    batch = fixture["batch"]
-    model.train()
-    model.zero_grad()
-    try:
-        carry, outputs = model(model.initial_carry(batch), batch)
-        loss, _ = act_loss(outputs, carry.data["labels"], carry.halted, carry.steps)
-        loss.backward()
-    finally:
-        model.eval()
-    ref_loss = expected["train_loss"].item()
-    assert abs(loss.item() - ref_loss) <= 1e-6 * abs(ref_loss)
-
-    grads = {REF_PREFIX + name: p.grad for name, p in model.named_parameters()}
-    grads[PUZZLE_ROWS_GRAD] = model.inner.puzzle_emb.rows.grad
-    assert grads.keys() == expected["train_grads"].keys()
-    for name, ref in expected["train_grads"].items():
-        ours = grads[name]
-        assert ours.shape == ref.shape, name
-        scale = ref.abs().max().item()
-        assert scale > 0, name
-        assert (ours - ref).abs().max().item() <= 1e-4 * scale, name
+    _, loss, _ = train_step_outputs(model, fixture["batch"])
+    assert_loss_and_gradients_match(model, loss, fixture["expected"])
 
 
 def test_fixture_import_rejects_a_truncated_state_dict(fixture):
