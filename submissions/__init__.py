@@ -1,4 +1,5 @@
-"""Kaggle submission.json: build it complete, validate it, score it as Kaggle does."""
+"""Kaggle submission.json: build it complete, validate it, score it as Kaggle does; and the scores of
+Sudoku and maze predictions (puzzle_score.py: exact accuracy, per cell, per difficulty, maze paths)."""
 
 from submissions.score import Score, score_submission
 from submissions.submission import Submission, build_submission, read_submission, write_submission

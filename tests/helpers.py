@@ -3,6 +3,11 @@ import from here, never from one another."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+
 # A tiny training run: the ARC-AGI-1 tasks whose grids fit in 3x3, on a 4x4 canvas; hidden size 32, 6 steps.
 TINY = """
 [data]
@@ -99,3 +104,57 @@ def assert_loss_and_gradients_match(model, loss, expected: dict) -> None:
         scale = ref.abs().max().item()
         assert scale > 0, name
         assert (ours - ref).abs().max().item() <= 1e-4 * scale, name
+
+# A tiny Sudoku run: 64 of the generated 6x6 training puzzles with 10 augmentations each, a TRM-MLP of hidden size 32.
+TINY_SUDOKU = """
+[data]
+benchmark = "sudoku"
+train_set = "sudoku-6x6/train"
+eval_set = "sudoku-6x6/test"
+subsample = 64
+canvas = 6
+num_aug = 10
+seed = 1
+
+[model]
+hidden_size = 32
+num_heads = 2
+expansion = 2.0
+L_layers = 1
+H_cycles = 1
+L_cycles = 2
+puzzle_emb_ndim = 32
+puzzle_emb_len = 1
+mlp_t = true
+pos_encodings = "none"
+halt_max_steps = 2
+halt_exploration_prob = 0.0
+forward_dtype = "float32"
+
+[train]
+global_batch_size = 16
+max_steps = 6
+optimizer = "adamw"
+lr = 3e-3
+lr_warmup_steps = 1
+puzzle_emb_lr = 3e-3
+ema = false
+log_every = 1
+checkpoint_every = 3
+keep_last = 5
+"""
+
+
+def write_reference_split(puzzles, folder: Path, group_size: int = 1) -> Path:
+    """A split as the reference builders write it (tokens = cells + 1), each group `group_size` puzzles."""
+    folder.mkdir(parents=True)
+    n = len(puzzles)
+    arrays = {"inputs": puzzles.questions + 1, "labels": puzzles.answers + 1, "puzzle_indices": np.arange(n + 1),
+              "group_indices": np.arange(0, n + 1, group_size), "puzzle_identifiers": np.zeros(n, np.int32)}
+    for key, value in arrays.items():
+        np.save(folder / f"all__{key}.npy", value)
+    vocab = 6 if puzzles.kind == "maze" else puzzles.side + 2  # PAD + every cell value, as the builders write
+    meta = {"seq_len": puzzles.side ** 2, "vocab_size": vocab, "pad_id": 0, "ignore_label_id": 0,
+            "blank_identifier_id": 0, "num_puzzle_identifiers": 1}
+    (folder / "dataset.json").write_text(json.dumps(meta))
+    return folder

@@ -25,6 +25,7 @@ MAZE_PATH = [(1, 2), (1, 3), (1, 4), (1, 5), (2, 5), (3, 5), (4, 5)]
 PINNED = {  # a change here means the built-in data changed: scores recorded against the old hash no longer apply
     "sudoku-6x6/train": "e3c9cbace385866b1d5dac618ced4ff3def2b686bb8d90290d305e729876fb1f",
     "sudoku-6x6/test": "be125cf40f70541741184948de48e97480313c04e22137416710a85bd2cb229c",
+    "sudoku-6x6/test-1k": "ed1e66c41fba4ad00bd4f8620ba962d8492170e6bdd48c5e3576e652b94d94dc",
     "sudoku-9x9/test": "57ff2ec2f689470835f79b73ad59ee8222ab81476630c02b733f98e739952c87",
     "maze-unique-15x15/train": "9e01de0089949be97b10a2bc09eebb5642b71813efaef73507d5b1bf04613e7f",
     "maze-unique-15x15/test": "2d4848d540afa27cebff3f958965ce205b308a649514a9151f51add1a007134e",

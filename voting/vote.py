@@ -26,6 +26,7 @@ RANKERS: dict[str, tuple[str, ...]] = {
     "votes-q": ("votes", "mean_q"),  # the reference rule
     "votes": ("votes",),
     "q": ("mean_q", "votes"),
+    "weighted": ("weighted", "mean_q"),  # sum of per-view weights (vote(weights=...)), then confidence
 }
 
 
@@ -147,10 +148,13 @@ def _distinct(pair: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return first, inverse.ravel()
 
 
-def vote(preds: Predictions, rank_by: str = "votes-q") -> Candidates:
-    """Invert, de-duplicate and rank predictions into candidates (see module docstring)."""
+def vote(preds: Predictions, rank_by: str = "votes-q", weights: np.ndarray | None = None) -> Candidates:
+    """Invert, de-duplicate and rank predictions into candidates (see module docstring); the
+    `weighted` ranker counts each view as its entry of `weights` (e.g. a convergence signal)."""
     if rank_by not in RANKERS:
         raise ValueError(f"unknown ranker {rank_by!r}; choose from {', '.join(RANKERS)}")
+    if (rank_by == "weighted") != (weights is not None):
+        raise ValueError("the weighted ranker needs per-view weights, and only it takes them")
     n = len(preds)
     pair = _pair_codes(preds)
 
@@ -175,6 +179,8 @@ def vote(preds: Predictions, rank_by: str = "votes-q") -> Candidates:
     first = by_cand[np.searchsorted(cand[by_cand], np.arange(n_cand))]
 
     columns = {"votes": votes, "mean_q": mean_q}
+    if weights is not None:
+        columns["weighted"] = np.bincount(cand, weights=np.asarray(weights, np.float64), minlength=n_cand)
     sort_keys = [first] + [-columns[c] for c in reversed(RANKERS[rank_by])] + [pair[first]]
     order = np.lexsort(sort_keys)
     pair_sorted = pair[first][order]

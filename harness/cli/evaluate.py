@@ -14,11 +14,16 @@ from harness.cli.common import console, load_set
 def _engine_options(f: Callable[..., None]) -> Callable[..., None]:
     """Options shared by `predict` and `evaluate`."""
     options = [
-        click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
-        click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="Tasks to predict."),
+        click.argument("checkpoint", metavar="CHECKPOINT"),
+        click.option("--tasks", "tasks_spec", required=True, metavar="SET",
+                     help="Tasks to predict: an ARC set, or a Sudoku or maze set (built-in, CSV or reference "
+                          ".npy split)."),
         click.option("--identifiers", type=click.Path(exists=True, path_type=Path),
                      help="identifiers.json of the checkpoint's layout (or a folder holding one); "
                           "default: the one in CHECKPOINT."),
+        click.option("--concept", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="A hub checkpoint whose layout has ConceptARC: this arc-agi_concept_challenges.json "
+                          "(solutions beside it) instead of the copy shipped with trm-eval."),
         click.option("--max-aug", type=click.IntRange(min=1), help="At most N views per task (seeded sample; "
                      "the un-augmented view is always kept). Default: every view in the layout."),
         click.option("--steps", type=click.IntRange(min=1), help="ACT steps (cap in q mode). Default: the "
@@ -41,16 +46,21 @@ def _engine_options(f: Callable[..., None]) -> Callable[..., None]:
     return f
 
 
-def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Path | None, max_aug: int | None,
+def _engine_run(command: str, checkpoint: str, tasks_spec: str, identifiers: Path | None, concept: Path | None,
+                max_aug: int | None,
                 steps: int | None, halt: str, threshold: float, batch_size: int, chunk_size: int,
-                record_steps: bool, compile_model: bool, seed: int, out: Path) -> tuple[dict[str, Any], int]:
+                record_steps: bool, compile_model: bool, seed: int, out: Path) -> tuple[Any, int]:
     """Run `run_predict` or `run_evaluate` with a progress bar on rank 0; return its summary and this rank."""
     from harness.cli.tables import progress_bar
     from harness.config import EngineConfig
+    from harness.core.benchmarks import is_puzzle_spec, load_any
     from harness.core.dist import init_distributed
     from harness.core.errors import DataError
+    from harness.core.puzzles import PuzzleSet
     from harness.core.schema import validate
     from harness.infer.evaluate import run_evaluate, run_predict
+    from harness.infer.hub_checkpoint import record_published, resolve_checkpoint
+    from harness.infer.puzzle_eval import run_puzzle_evaluate, run_puzzle_predict
 
     if record_steps and halt != "fixed":
         raise click.UsageError("--record-steps needs --halt fixed")
@@ -60,17 +70,31 @@ def _engine_run(command: str, checkpoint: Path, tasks_spec: str, identifiers: Pa
         validate(cfg, "options")
     except DataError as exc:
         raise click.UsageError(str(exc)) from None
-    tasks = load_set(tasks_spec)
+    puzzles = is_puzzle_spec(tasks_spec)
+    if puzzles and (identifiers is not None or max_aug is not None):
+        raise click.UsageError("--identifiers and --max-aug are for ARC sets: a Sudoku or maze set has one view "
+                               "per puzzle (identifier 0)")
+    resolved = resolve_checkpoint(checkpoint, lambda m: console.print(m, markup=False, highlight=False, soft_wrap=True),
+                                  concept=concept, identifiers=identifiers)
+    tasks = load_any(tasks_spec) if puzzles else load_set(tasks_spec)
     d = init_distributed()
     rank, world, device = d.rank, d.world, d.device
     with progress_bar(console, disable=rank != 0) as bar:
-        task = bar.add_task(f"{command} on {device}", total=None, info="views")
+        task = bar.add_task(f"{command} on {device}", total=None, info="puzzles" if puzzles else "views")
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run = run_evaluate if command == "evaluate" else run_predict
-        return run(checkpoint, tasks, out, cfg, identifiers, max_aug, seed, device, rank, world, progress), rank
+        if isinstance(tasks, PuzzleSet):
+            run_puzzles = run_puzzle_evaluate if command == "evaluate" else run_puzzle_predict
+            summary = run_puzzles(resolved.path, tasks, out, cfg, device, rank, world, progress)
+        else:
+            run = run_evaluate if command == "evaluate" else run_predict
+            summary = run(resolved.path, tasks, out, cfg, identifiers, max_aug, seed, device, rank, world, progress)
+    if command == "evaluate" and rank == 0 and resolved.published is not None:
+        record_published(out, resolved.published)
+        summary = dict(summary or {}, published=resolved.published)
+    return summary, rank
 
 
 @click.command("predict")
@@ -93,15 +117,31 @@ def predict_cmd(**kwargs: Any) -> None:
 @_engine_options
 def evaluate_cmd(**kwargs: Any) -> None:
     """predict -> vote -> submission.json -> score, all in OUT (submission.json, candidates.jsonl,
-    score.json, run.json, predictions/).
+    score.json, run.json, predictions/). A Sudoku or maze set is predicted once per puzzle and scored
+    directly (exact accuracy with its interval, per cell, per difficulty; maze path validity).
 
     \b
         trm-eval evaluate ckpt/arc1 --tasks arc-agi-1/evaluation -o runs/arc1-eval
         torchrun --nproc-per-node 4 -m harness.cli evaluate ckpt/arc1 --tasks arc-agi-1/evaluation -o runs/x
+
+    CHECKPOINT is a checkpoint folder, an hf://OWNER/REPO[/SUBFOLDER][@REVISION] address of a reference
+    checkpoint, or a known checkpoint's short name (trm-eval checkpoint list): it is downloaded, its
+    layout rebuilt and imported (both cached), and the published score is shown beside ours.
+
+    \b
+        trm-eval evaluate arcprize/arc-agi-1 --tasks arc-agi-1/evaluation -o runs/arcprize-arc1
     """
+    from harness.cli.hub_views import published_lines
     from harness.cli.tables import vote_table
 
     summary, rank = _engine_run("evaluate", **kwargs)
-    if rank == 0:
+    if rank == 0 and "benchmark" in summary:
+        from harness.cli.tables import puzzle_score_table
+
+        console.print(puzzle_score_table(summary))
+    elif rank == 0:
         console.print(vote_table(summary))
         console.print(f"mean ACT steps per view: {summary['mean_steps']:.2f}")
+    if rank == 0 and "published" in summary:
+        for line in published_lines(summary):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)

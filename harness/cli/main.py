@@ -12,6 +12,7 @@ from harness.cli.evaluate import evaluate_cmd, predict_cmd
 from harness.cli.kaggle import kaggle_group
 from harness.cli.report import compare, report
 from harness.cli.submission import baselines, datasets, predictions, score, validate, vote_cmd
+from harness.cli.sweep import sweep
 from harness.cli.train import data, train_cmd
 from harness.core.errors import DataError
 
@@ -53,6 +54,7 @@ cli.add_command(checkpoint)
 cli.add_command(kaggle_group)
 cli.add_command(report)
 cli.add_command(compare)
+cli.add_command(sweep)
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ from harness.cli.common import console
 def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hour: float | None,
            repeats: int) -> None:
     """Leaderboard report of RUNS (run directories: submission.json, score.json, and optionally
-    run.json and predictions): a self-contained HTML page, Markdown and CSV.
+    run.json and predictions; or Sudoku and maze evaluations): a self-contained HTML page, Markdown
+    and CSV.
 
     \b
         trm-eval report runs/baselines/* -o reports/baselines
@@ -33,10 +34,13 @@ def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hou
 
     built = build_report(list(runs), baseline == "published", price_per_gpu_hour, repeats)
     paths = write_report(built, out_dir)
-    for fig in built.figures:
+    puzzle_runs = built.puzzles.runs if built.puzzles is not None else []
+    for fig in built.figures + (built.puzzles.figures if built.puzzles is not None else []):
         for note in fig.notes:
             console.print(f"[dim]{fig.title}: {note}[/dim]")
-    console.print(f"Report of {len(built.runs)} run(s) -> {paths['html']} (also report.md, leaderboard.csv)")
+    csvs = ["leaderboard.csv"] * bool(built.runs or not puzzle_runs) + ["puzzle_leaderboard.csv"] * bool(puzzle_runs)
+    console.print(f"Report of {len(built.runs) + len(puzzle_runs)} run(s) -> {paths['html']} (also report.md, "
+                  f"{', '.join(csvs)})")
 
 
 @click.command()

@@ -63,8 +63,9 @@ def validate(submission: str, against: str) -> None:
 
 
 @click.command()
-@click.argument("submission", type=click.Path(dir_okay=False))
-@click.option("--against", metavar="SET", help="Task set with solutions (built-in name, file or folder).")
+@click.argument("submission", type=click.Path())
+@click.option("--against", metavar="SET", help="Task set with solutions (built-in name, file or folder), or a "
+              "Sudoku or maze set.")
 @click.option("--solutions", type=click.Path(dir_okay=False),
               help="Kaggle *_solutions.json; with --against FILE it overrides the auto-detected one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the score as JSON.")
@@ -75,6 +76,8 @@ def validate(submission: str, against: str) -> None:
 def score(submission: str, against: str | None, solutions: str | None, as_json: bool,
           csv_path: str | None, allow_invalid: bool) -> None:
     """Score SUBMISSION as Kaggle does: per task solved outputs / outputs, mean over all tasks.
+    Against a Sudoku or maze set, SUBMISSION is its predictions (an evaluation's folder, a
+    puzzles-*.npz shard, or a CSV with a `prediction` column) and score.json's numbers are printed.
 
     Examples:
 
@@ -83,13 +86,22 @@ def score(submission: str, against: str | None, solutions: str | None, as_json: 
 
     \b
         trm-eval score submission.json --solutions arc-agi_evaluation_solutions.json
+
+    \b
+        trm-eval score runs/sudoku-eval --against sudoku-6x6/test
     """
     from harness.cli.tables import score_table
+    from harness.core.benchmarks import is_puzzle_spec
     from harness.core.io import write_text
     from submissions import read_submission, score_submission
 
     if against is None and solutions is None:
         raise click.UsageError("give the truth: --against SET or --solutions FILE")
+    if against is not None and is_puzzle_spec(against):
+        _score_puzzles(Path(submission), against, solutions, as_json)
+        return
+    if Path(submission).is_dir():
+        raise DataError(f"{submission}: a folder; a Kaggle submission is a JSON file")
     raw = read_submission(submission)
     truth, name, digest, problems = _truth(raw, against, solutions, submission)
     if problems and not allow_invalid:
@@ -106,6 +118,22 @@ def score(submission: str, against: str | None, solutions: str | None, as_json: 
         click.echo(json.dumps(summary, indent=2))
     else:
         console.print(score_table(summary))
+
+
+def _score_puzzles(predictions: Path, against: str, solutions: str | None, as_json: bool) -> None:
+    """`score` of Sudoku or maze predictions: every number of an evaluation's score.json."""
+    from harness.cli.tables import puzzle_score_table
+    from harness.core.benchmarks import load_any
+    from harness.core.puzzles import PuzzleSet
+    from harness.pipeline import score_puzzle_predictions
+
+    puzzles = load_any(against, solutions)
+    assert isinstance(puzzles, PuzzleSet)  # is_puzzle_spec said so
+    summary = score_puzzle_predictions(puzzles, predictions)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        console.print(puzzle_score_table(summary))
 
 
 def _truth(raw: dict, against: str | None, solutions: str | None,

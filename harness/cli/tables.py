@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -85,4 +86,46 @@ def demo_table(r: dict[str, Any]) -> Table:
         table.add_row(label, f"{s['pass@1']} / {n}", f"{s['pass@2']} / {n}")
     table.caption = f"Kaggle score of the voted submission: {pct(r['kaggle_score_voted'])}; " \
                     f"total time {r['total_seconds'] / 60:.1f} min"
+    return table
+
+
+def puzzle_score_table(s: Mapping[str, Any]) -> Table:
+    """A Sudoku or maze score (`evaluate`, `score`): exact accuracy first, then what explains it."""
+    table = Table(title=f"{s['benchmark'].capitalize()}: {s['tasks']} ({s['puzzles']:,} puzzles, sha256 "
+                        f"{s['tasks_hash'][:12]})", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    lo, hi = s["exact_ci95"]
+    table.add_row("exact accuracy", f"{pct(s['exact_accuracy'])}  [95% CI {pct(lo)} .. {pct(hi)}]  "
+                                    f"({s['exact']:,} / {s['puzzles']:,})")
+    table.add_row("cell accuracy (all / cells to fill)", f"{pct(s['cell_accuracy'])} / {pct(s['fill_accuracy'])}")
+    if "valid_paths" in s:
+        table.add_row("valid S -> G paths (the label's or another)", f"{pct(s['valid_path_rate'])} "
+                                                                     f"({s['valid_paths']:,})")
+    if s["predicted"] != s["puzzles"]:
+        table.add_row("puzzles without a prediction (wrong)", f"{s['puzzles'] - s['predicted']:,}")
+    for step, acc in s.get("exact_by_step", {}).items():
+        table.add_row(f"exact after ACT step {step}", pct(acc))
+    if "mean_steps" in s:
+        table.add_row("mean ACT steps", f"{s['mean_steps']:.2f}")
+    for b in s["by_rating"]:
+        span = str(b["low"]) if b["low"] == b["high"] else f"{b['low']}..{b['high']}"
+        table.add_row(f"exact at rating {span}", f"{pct(b['exact_accuracy'])} of {b['puzzles']:,}")
+    return table
+
+
+def sudoku_demo_table(r: dict[str, Any]) -> Table:
+    """The Sudoku demo's summary: exact accuracy on the held-out puzzles after each ACT step, and with q-halting."""
+    table = Table(title=f"TRM-MLP on {r['side']}x{r['side']} Sudoku: {r['puzzles']:,} held-out puzzles "
+                        f"({r['blanks']}+ blanks each); trained {r['train_steps']} steps in "
+                        f"{r['train_seconds'] / 60:.1f} min")
+    for col in ("ACT steps", "exact accuracy"):
+        table.add_column(col, justify="right")
+    for step, acc in r["exact_by_step"].items():
+        table.add_row(step, pct(acc))
+    q = r["q_halt"]
+    table.add_row(f"q-halt (mean {q['mean_steps']:.2f})", pct(q["exact_accuracy"]))
+    lo, hi = r["exact_ci95"]
+    table.caption = (f"95% interval after the last step: {pct(lo)} .. {pct(hi)}; total time "
+                     f"{r['total_seconds'] / 60:.1f} min")
     return table

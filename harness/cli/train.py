@@ -82,8 +82,9 @@ def build(subsets: tuple[str, ...], test_set: str | None, num_aug: int, seed: in
               help="Print the plan (layout size, steps, batch) and the projected time on this hardware; train nothing.")
 def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, resume: Path | None,
               stop_after: int | None, dry_run: bool) -> None:
-    """Train TRM with CONFIG (a preset: arc1, arc2, demo-cpu; or a TOML file). Under torchrun the
-    same command trains on every process (DDP; NCCL on GPUs, gloo on CPU).
+    """Train TRM with CONFIG (a preset: arc1, arc2, demo-cpu, sudoku-extreme-mlp, sudoku-extreme-attn,
+    maze-hard, demo-sudoku-cpu; or a TOML file). Under torchrun the same command trains on every
+    process (DDP; NCCL on GPUs, gloo on CPU).
 
     \b
         trm-eval train demo-cpu

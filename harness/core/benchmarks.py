@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.errors import DataError
+from harness.core.puzzle_npy import is_reference_split
 from harness.core.puzzle_sources import PUZZLE_SETS, GeneratedSet, load_puzzles
 from harness.core.puzzles import Kind, PuzzleSet
 from harness.core.sources import BUILTIN_SETS, BuiltinSet, load_tasks
@@ -58,14 +59,23 @@ def benchmark_of_set(name: str) -> Benchmark | None:
 
 
 def load_any(spec: str | Path, solutions: str | Path | None = None) -> TaskSet | PuzzleSet:
-    """Any benchmark's set spec: a built-in name of any family, a CSV file (puzzles), else ARC
-    (a Kaggle challenges file or a folder of tasks)."""
+    """Any benchmark's set spec: a built-in name of any family, a CSV file or reference .npy split
+    (puzzles), else ARC (a Kaggle challenges file or a folder of tasks)."""
     benchmark = benchmark_of_set(str(spec))
     if benchmark is not None:
         return benchmark.load(spec, solutions)
-    path = Path(spec)
-    if path.suffix == ".csv" or (not path.exists() and Path(f"{spec}.csv").is_file()):
+    if is_puzzle_spec(spec):
         if solutions is not None:
             raise DataError(f"{spec}: a puzzle set carries its answers; drop --solutions")
         return load_puzzles(spec)
     return load_tasks(spec, solutions)
+
+
+def is_puzzle_spec(spec: str | Path) -> bool:
+    """Whether a set spec names a Sudoku or maze set (built-in, CSV, or a reference .npy split), without
+    loading it: commands choose their path (ARC or puzzles) by this."""
+    benchmark = benchmark_of_set(str(spec))
+    if benchmark is not None:
+        return benchmark.name != "arc"
+    path = Path(spec)
+    return path.suffix == ".csv" or is_reference_split(path) or (not path.exists() and Path(f"{spec}.csv").is_file())

@@ -3,8 +3,9 @@ format of the Hugging Face sets `sapientinc/sudoku-extreme` and `sapientinc/maze
 (header `source,question,answer,rating`; one puzzle per line).
 
 A set spec is a built-in name (`sudoku-6x6/test`), a CSV file, or a CSV path without its `.csv`
-(`data/sudoku-extreme/test` for `data/sudoku-extreme/test.csv`, the built-in names' style). A folder
-alone is refused: it holds two splits, so the spec must name one.
+(`data/sudoku-extreme/test` for `data/sudoku-extreme/test.csv`, the built-in names' style), or a
+split folder the reference builders wrote (`data/sudoku-extreme-full/test`, .npy files). Any other
+folder is refused: it holds two splits, so the spec must name one.
 
 The file is read in chunks and each chunk checked with whole-array numpy operations, so the
 3.8M-row Sudoku-Extreme train.csv needs about its final arrays in memory (2 x 81 bytes a row)
@@ -23,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from harness.core.errors import DataError, where
+from harness.core.hub import download_file, is_hub_spec
 from harness.core.io import atomic_write
 from harness.core.maze import generate_mazes
+from harness.core.puzzle_npy import is_reference_split, read_reference_split
 from harness.core.puzzles import MAZE_CHARS, SUDOKU_SIDES, Kind, PuzzleSet, cells_to_string, problem
 from harness.core.sudoku import generate_sudoku
 
@@ -55,6 +58,9 @@ PUZZLE_SETS = {
     for s in (
         GeneratedSet("sudoku-6x6/train", "sudoku", 6, 1000, 6001, 22, "6x6 Sudoku (2x3 boxes), 22 blanks, unique"),
         GeneratedSet("sudoku-6x6/test", "sudoku", 6, 200, 6002, 22, "6x6 Sudoku (2x3 boxes), 22 blanks, unique"),
+        GeneratedSet(
+            "sudoku-6x6/test-1k", "sudoku", 6, 1000, 6003, 22, "6x6 Sudoku, 22 blanks, unique (the CPU demo's test set)"
+        ),
         GeneratedSet("sudoku-9x9/test", "sudoku", 9, 100, 9002, 50, "9x9 Sudoku, 50 blanks, unique solution"),
         GeneratedSet(
             "maze-unique-15x15/train", "maze", 15, 1000, 15001, 0.3, "15x15 mazes with loops, unique shortest path"
@@ -82,7 +88,8 @@ def load_generated(name: str) -> PuzzleSet:
 
 
 def load_puzzles(spec: str | Path, kind: Kind | None = None) -> PuzzleSet:
-    """Resolve a puzzle-set spec: a built-in name, a CSV file, or a CSV path without `.csv`.
+    """Resolve a puzzle-set spec: a built-in name, a CSV file, a CSV path without `.csv`, or a split
+    folder of the reference builders' .npy files (harness.core.puzzle_npy).
 
     `kind` ("sudoku" or "maze") refuses a set of the other kind; None takes the kind the set has.
     """
@@ -92,7 +99,11 @@ def load_puzzles(spec: str | Path, kind: Kind | None = None) -> PuzzleSet:
         if kind is not None and puzzles.kind != kind:
             raise DataError(f"{spec_str}: a {puzzles.kind} set, not {kind}")
         return puzzles
+    if is_hub_spec(spec_str):  # hf://datasets/sapientinc/sudoku-extreme/test.csv: huggingface_hub's cached copy
+        return read_csv(download_file(spec_str), kind, name=spec_str)
     path = Path(spec)
+    if is_reference_split(path):
+        return read_reference_split(path, kind)[0]
     if path.is_dir():
         splits = " or ".join(str(path / p.stem) for p in sorted(path.glob("*.csv"))) or f"{path}/<split>"
         raise DataError(f"{path}: a folder; name the split's CSV: {splits}")

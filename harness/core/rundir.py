@@ -7,6 +7,7 @@ module spells a name and readers and writers agree on the keys.
                                  identifiers.json, state.pt, rank<R>.pt}
     evaluation    runs/<name>/   predictions/chunk-*.npz  submission.json  candidates.jsonl
                                  score.json (ScoreRecord)  run.json (EvaluationRecord)
+    puzzles       runs/<name>/   predictions/puzzles-*.npz  score.json (PuzzleScoreRecord)  run.json
 
 `run.json` keeps its name in both kinds of folder (existing runs and scripts read it); the two
 records are told apart by the files beside them (a training run has config.toml).
@@ -73,6 +74,39 @@ class ScoreRecord(TypedDict):
     pass_at_k: NotRequired[dict[str, float]]  # "K" -> fraction of test outputs in the top K (K > 2: oracle)
     score: NotRequired[KaggleScore]  # only when the task set has solutions
     mean_steps: NotRequired[float]  # evaluations: mean ACT steps per view
+    nfe_per_task: NotRequired[float]  # evaluations: network applications run per task (EvaluationRecord)
+
+
+class RatingBucket(TypedDict):
+    """One difficulty bucket of a puzzle set's ratings (Sudoku-Extreme: the tdoku solver's backtracks)."""
+
+    low: int  # ratings low..high, both included
+    high: int
+    puzzles: int
+    exact: int
+    exact_accuracy: float
+
+
+class PuzzleScoreRecord(TypedDict):
+    """score.json of a Sudoku or maze evaluation (told from a ScoreRecord by its `benchmark` key)."""
+
+    benchmark: str  # "sudoku" or "maze"
+    tasks: str  # puzzle-set spec (re-loaded by reports; must hash to tasks_hash)
+    tasks_hash: str  # sha256 of the set's content (PuzzleSet.hash)
+    published_set: str | None  # "sudoku-extreme/test" or "maze-30x30-hard-1k/test" when it is that set, else None
+    puzzles: int
+    predicted: int  # puzzles with a prediction (the others count as wrong)
+    exact: int  # puzzles whose every cell equals the answer
+    exact_accuracy: float  # exact / puzzles
+    exact_ci95: list[float]  # 95% Wilson score interval of exact_accuracy
+    cell_accuracy: float  # cells equal to the answer / all cells (a missing puzzle: every cell wrong)
+    fill_accuracy: float  # the same over the cells a question leaves open (Sudoku blanks, maze open cells)
+    by_rating: list[RatingBucket]  # empty when the set has no ratings
+    valid_paths: NotRequired[int]  # mazes: predictions that are one valid S -> G path, the label's or another
+    valid_path_rate: NotRequired[float]  # valid_paths / puzzles
+    exact_by_step: NotRequired[dict[str, float]]  # "N" -> exact accuracy after ACT step N (--record-steps)
+    mean_steps: NotRequired[float]  # ACT steps per puzzle (when the predictions record them)
+    predictions: str  # where the predictions were read from
 
 
 class EvaluationRecord(TypedDict):
@@ -94,6 +128,29 @@ class EvaluationRecord(TypedDict):
     device: str
     world_size: int
     gpu_seconds: float | None  # seconds x processes on GPUs; None on CPU
+    nfe_per_step: NotRequired[int]  # network (block) applications per ACT step (models.families); absent in older runs
+    nfe_per_task: NotRequired[float]  # network applications actually run, summed over a task's views, mean over tasks
+    nfe_reference_per_task: NotRequired[float]  # the same for the reference protocol (every view, halt_max_steps)
+    published: NotRequired[PublishedRecord]  # a checkpoint pulled from the Hub: its source and the scores published
+
+
+class PublishedScore(TypedDict):
+    """A score a checkpoint's authors (or a verifier) published: theirs, not reproduced by this run."""
+
+    score: float  # percent, as published
+    metric: str  # e.g. "pass@2", "exact accuracy"
+    set: str  # what it was measured on (e.g. "ARC-AGI-1 semi-private")
+    source: str  # who measured it, where it is written
+
+
+class PublishedRecord(TypedDict):
+    """Where an evaluated checkpoint came from on the Hub, and what was published for it."""
+
+    name: str | None  # registry short name (harness/infer/published.toml), None for a bare hf:// address
+    address: str  # hf://OWNER/REPO[/SUBFOLDER][@REVISION]
+    commit: str | None  # the Hub commit the files were read at
+    sha256: str  # of the state dict (or model.safetensors) downloaded
+    scores: list[PublishedScore]  # empty when the registry knows none
 
 
 class TrainingRecord(TypedDict):

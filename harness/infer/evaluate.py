@@ -19,6 +19,7 @@ from harness.core.tasks import TaskSet
 from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import find_identifiers, load_checkpoint, tensor_counts
 from harness.infer.engine import chunk_predictions, predict, run_chunk
+from harness.infer.nfe import nfe_record
 from harness.pipeline import vote_to_submission
 from harness.predictions.shards import merge_chunks
 from models import ACTModel
@@ -58,6 +59,7 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
                                  candidates_out=run_dir / rundir.CANDIDATES)
     seconds = time.perf_counter() - start
     on_gpu = device is not None and device.type == "cuda"
+    nfe = nfe_record(info["manifest"], steps, len(tasks.tasks))
     run: rundir.EvaluationRecord = {
         "checkpoint": str(checkpoint),
         "checkpoint_step": info["manifest"].get("step"),
@@ -75,8 +77,12 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
         "device": str(device or "cpu"),
         "world_size": world_size,
         "gpu_seconds": seconds * world_size if on_gpu else None,
+        "nfe_per_step": nfe["nfe_per_step"],
+        "nfe_per_task": nfe["nfe_per_task"],
+        "nfe_reference_per_task": nfe["nfe_reference_per_task"],
     }
     summary["mean_steps"] = run["mean_steps"]
+    summary["nfe_per_task"] = run["nfe_per_task"]
     write_json(run_dir / rundir.SCORE, summary, indent=2)
     write_json(run_dir / rundir.EVALUATION_RECORD, run, indent=2)
     return summary

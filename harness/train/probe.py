@@ -11,7 +11,7 @@ import torch
 
 from harness.config import RunConfig
 from harness.core.dist import init_distributed
-from harness.data.loader import TrainBatches
+from harness.data.puzzle_loader import PuzzleLayout
 from harness.train.trainer import Trainer, setup
 
 
@@ -22,8 +22,7 @@ def time_train_step(trainer: Trainer, rows: int, steps: int = 2) -> float:
         if trainer.d.device.type == "cuda":
             torch.cuda.synchronize(trainer.d.device)
 
-    data = trainer.cfg.data
-    batches = TrainBatches(trainer.sampler, data.canvas, 0, 1, 0, data.translate)
+    batches = trainer.batches(0, 1, 0)
     trainer.accum, trainer.carries = 1, [None]
     timings = []
     for g in range(steps + 1):
@@ -45,7 +44,7 @@ def plan(cfg: RunConfig, run_dir: Path, probe_steps: int = 2) -> dict[str, Any]:
     """
     d = init_distributed()
     trainer = setup(cfg, run_dir, d)
-    rows = min(trainer.micro, 8)
+    rows, layout = min(trainer.micro, 8), trainer.layout
     per_row = time_train_step(trainer, rows, probe_steps) / rows
     devices = max(1, torch.cuda.device_count()) if d.device.type == "cuda" else 1
     step_s = per_row * cfg.train.global_batch_size / devices
@@ -53,7 +52,7 @@ def plan(cfg: RunConfig, run_dir: Path, probe_steps: int = 2) -> dict[str, Any]:
         "device": torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else "cpu",
         "devices": devices,
         "identifiers": len(trainer.layout),
-        "held_out_tasks": len(trainer.layout.test_puzzles),
+        "held_out_tasks": len(layout.eval_set if isinstance(layout, PuzzleLayout) else layout.test_puzzles),
         "examples_per_epoch": trainer.sampler.examples_per_epoch(),
         "global_batch_size": cfg.train.global_batch_size,
         "micro_batch_size": rows,

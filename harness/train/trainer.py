@@ -21,17 +21,20 @@ from typing import IO, Any
 
 import torch
 
-from harness.config import RunConfig, load_config
+from harness.config import RunConfig, load_config, puzzle_vocab
 from harness.core import rundir
 from harness.core.dist import Dist, init_distributed
 from harness.core.errors import DataError
 from harness.core.io import cannot_write, write_json, write_text
+from harness.core.puzzles import Kind
 from harness.core.tasks import TaskSet
 from harness.data.layout import Layout, build_layout, load_layout
 from harness.data.loader import BatchSampler, TrainBatches, train_pairs
+from harness.data.puzzle_loader import PuzzleBatches, PuzzleLayout, PuzzleSampler, build_puzzle_layout
 from harness.data.subsets import load_subset, subset_name
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
 from harness.infer.evaluate import evaluate_held_out
+from harness.infer.puzzle_eval import evaluate_puzzles_held_out
 from harness.train.metrics import environment, external_loggers, summarise, truncate_metrics
 from harness.train.schedule import EMA, evaluated_weights, learning_rate, make_optimizer
 from harness.train.state import checkpoint_dirs, restore_state, save_state
@@ -52,18 +55,27 @@ def prepare_data(cfg: RunConfig, run_dir: Path) -> tuple[dict[str, TaskSet], Lay
     return subsets, layout
 
 
-def build_model(cfg: RunConfig, layout: Layout, device: torch.device) -> ACTModel:
+def prepare_puzzles(cfg: RunConfig, run_dir: Path) -> PuzzleLayout:
+    """A Sudoku or maze run's data: its sets and subsample, recorded in (and checked against) run_dir/layout."""
+    d = cfg.data
+    kind: Kind = "maze" if d.benchmark == "maze" else "sudoku"
+    return build_puzzle_layout(kind, d.train_set, d.eval_set, d.canvas, d.subsample, d.num_aug, d.seed,
+                               run_dir / rundir.LAYOUT)
+
+
+def build_model(cfg: RunConfig, layout: Layout | PuzzleLayout, device: torch.device) -> ACTModel:
     """The [model] family's network for this layout and canvas, seeded identically on every rank."""
     fields = dict(cfg.model)
     family = FAMILIES[fields.pop("family", "trm")]
     fields["num_puzzle_identifiers"] = len(layout)
     fields["seq_len"] = cfg.data.canvas ** 2
+    fields |= puzzle_vocab(cfg.data)
     torch.manual_seed(cfg.train.seed)  # every rank builds the same initial weights
     with torch.device(device):
         return family.build(family.config_class(**fields))
 
 
-def init_from_checkpoint(model: ACTModel, path: Path, layout: Layout) -> int:
+def init_from_checkpoint(model: ACTModel, path: Path, layout: Layout | PuzzleLayout) -> int:
     """Fine-tuning: network weights from `path`; puzzle rows by name where the old layout has them,
     the mean old embedding elsewhere. Returns how many rows were new."""
     old_ids = find_identifiers(path, None)
@@ -90,12 +102,12 @@ class Trainer:
     cfg: RunConfig
     run_dir: Path
     d: Dist
-    subsets: dict[str, TaskSet]
-    layout: Layout
+    subsets: dict[str, TaskSet]  # ARC runs; {} for Sudoku and maze, whose data is all in the PuzzleLayout
+    layout: Layout | PuzzleLayout
     model: ACTModel
     optimizer: torch.optim.Optimizer
     ema: EMA | None
-    sampler: BatchSampler
+    sampler: BatchSampler | PuzzleSampler
     total_steps: int
     accum: int
     micro: int
@@ -154,20 +166,37 @@ class Trainer:
         return dict(zip(keys, self.d.all_reduce(totals).tolist()))
 
     def evaluate(self) -> dict[str, float]:
-        """pass@K of the evaluated (EMA) weights on the held-out test pairs."""
+        """pass@K of the evaluated (EMA) weights on the held-out test pairs (exact accuracy on the held-out
+        puzzles of a Sudoku or maze run)."""
         with evaluated_weights(self.model, self.ema) as model:
             model.eval()
-            scores = evaluate_held_out(model, self.layout.identifiers, self.subsets[self.cfg.data.test_set],
-                                       self.cfg.data.canvas, self.micro, self.d.device, self.cfg.train.eval_max_aug)
+            if isinstance(self.layout, PuzzleLayout):
+                scores = evaluate_puzzles_held_out(model, self.layout.eval_set, self.micro, self.d.device)
+            else:
+                scores = evaluate_held_out(model, self.layout.identifiers, self.subsets[self.cfg.data.test_set],
+                                           self.cfg.data.canvas, self.micro, self.d.device,
+                                           self.cfg.train.eval_max_aug)
             model.train()
         return scores
 
+    def batches(self, rank: int, world: int, start: int) -> TrainBatches | PuzzleBatches:
+        """This rank's stream of training batches from global batch `start` on."""
+        if isinstance(self.sampler, PuzzleSampler):
+            return PuzzleBatches(self.sampler, rank, world, start)
+        return TrainBatches(self.sampler, self.cfg.data.canvas, rank, world, start, self.cfg.data.translate)
+
 
 def setup(cfg: RunConfig, run_dir: Path, d: Dist) -> Trainer:
-    subsets, layout = prepare_data(cfg, run_dir)
     t = cfg.train
-    pairs = train_pairs(layout, subsets)
-    sampler = BatchSampler(layout, pairs, t.global_batch_size, t.seed)
+    subsets: dict[str, TaskSet] = {}
+    layout: Layout | PuzzleLayout
+    sampler: BatchSampler | PuzzleSampler
+    if cfg.data.benchmark == "arc":
+        subsets, layout = prepare_data(cfg, run_dir)
+        sampler = BatchSampler(layout, train_pairs(layout, subsets), t.global_batch_size, t.seed)
+    else:
+        layout = prepare_puzzles(cfg, run_dir)
+        sampler = PuzzleSampler(layout, t.global_batch_size, t.seed)
     if t.global_batch_size % d.world:
         raise DataError(f"train.global_batch_size {t.global_batch_size} is not divisible by {d.world} processes")
     local = t.global_batch_size // d.world
@@ -244,8 +273,7 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
     d.barrier()
 
     t = cfg.train
-    dataset = TrainBatches(trainer.sampler, cfg.data.canvas, d.rank, d.world, trainer.batches_consumed,
-                           cfg.data.translate)
+    dataset = trainer.batches(d.rank, d.world, trainer.batches_consumed)
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=t.workers,
                                          pin_memory=d.device.type == "cuda")
     last = min(trainer.total_steps, stop_after) if stop_after else trainer.total_steps

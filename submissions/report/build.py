@@ -10,13 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.core.errors import DataError
 from harness.core.io import write_text
 from submissions.report.curves import calibration, steps_curve, views_curve
 from submissions.report.html import render_html
 from submissions.report.markdown import render_markdown
 from submissions.report.model import Figure, Report
 from submissions.report.plots import calibration_plot, steps_plot, views_plot
-from submissions.report.runs import Run, load_runs
+from submissions.report.puzzle_report import build_puzzle_section
+from submissions.report.puzzle_runs import is_puzzle_run, load_puzzle_runs
+from submissions.report.runs import Run, _run_names, load_runs
 from submissions.report.tables import by_dataset, leaderboard, task_matrix
 
 
@@ -62,24 +65,36 @@ def calibration_figure(runs: list[Run]) -> Figure:
 
 def build_report(run_dirs: list[str | Path], published: bool = True, price_per_gpu_hour: float | None = None,
                  repeats: int = 3, seed: int = 0) -> Report:
-    """Load the runs and compute every table and figure."""
-    runs = load_runs(run_dirs)
-    figures = [views_figure(runs, repeats, seed), steps_figure(runs), calibration_figure(runs)]
+    """Load the runs (ARC evaluations, and Sudoku or maze ones) and compute every table and figure."""
+    paths = [Path(p).resolve() for p in run_dirs]
+    puzzle_paths = [p for p in paths if is_puzzle_run(p)]
+    if len(set(paths)) != len(paths):
+        raise DataError("the same run directory is given twice")
+    runs = load_runs([p for p in paths if p not in puzzle_paths]) if len(puzzle_paths) < len(paths) else []
+    puzzles = build_puzzle_section(load_puzzle_runs(puzzle_paths, _run_names(puzzle_paths)), published) \
+        if puzzle_paths else None
+    figures = [views_figure(runs, repeats, seed), steps_figure(runs), calibration_figure(runs)] if runs else []
     matrices = {h: task_matrix(group) for h, group in by_dataset(runs).items()}
-    return Report(runs, leaderboard(runs, price_per_gpu_hour, published), figures, matrices, price_per_gpu_hour)
+    board = leaderboard(runs, price_per_gpu_hour, published and bool(runs))
+    return Report(runs, board, figures, matrices, price_per_gpu_hour, puzzles)
 
 
 def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
-    """report.html (self-contained), report.md, leaderboard.csv, tasks-<hash>.csv, plots/*.svg."""
+    """report.html (self-contained), report.md, leaderboard.csv, tasks-<hash>.csv, plots/*.svg (and
+    puzzle_leaderboard.csv for Sudoku and maze runs)."""
     out = Path(out_dir)
     paths = {
         "html": write_text(out / "report.html", render_html(report)),
         "markdown": write_text(out / "report.md", render_markdown(report)),
-        "leaderboard": write_text(out / "leaderboard.csv", report.board.to_csv(index=False)),
     }
+    if report.runs or report.puzzles is None:
+        paths["leaderboard"] = write_text(out / "leaderboard.csv", report.board.to_csv(index=False))
     for digest, matrix in report.matrices.items():
         paths[f"tasks-{digest[:12]}"] = write_text(out / f"tasks-{digest[:12]}.csv", matrix.to_csv())
-    for fig in report.figures:
+    if report.puzzles is not None:
+        paths["puzzle_leaderboard"] = write_text(out / "puzzle_leaderboard.csv",
+                                                 report.puzzles.board.to_csv(index=False))
+    for fig in report.figures + (report.puzzles.figures if report.puzzles is not None else []):
         if fig.svg is not None:
             paths[fig.key] = write_text(out / "plots" / f"{fig.key}.svg", fig.svg)
     return paths

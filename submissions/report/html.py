@@ -14,6 +14,7 @@ from submissions.report.format import NOTES, display_measured, display_quoted, h
 from submissions.report.model import Figure, Report
 from submissions.report.pictures import MAX_PICTURE_PX, grid_img
 from submissions.report.plots import colour
+from submissions.report.puzzle_report import puzzle_html
 from submissions.report.runs import Run, attempt_grid
 from submissions.report.tables import QUOTED, short_dataset, solved_somewhere
 
@@ -192,15 +193,22 @@ def tasks_html(report: Report, digest: str, matrix: pd.DataFrame, number: int) -
 
 
 def render_html(report: Report) -> str:
-    names = ", ".join(r.name for r in report.runs)
+    puzzle_runs = report.puzzles.runs if report.puzzles is not None else []
+    names = ", ".join([r.name for r in report.runs] + [r.name for r in puzzle_runs])
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     figures = "".join(figure_html(f) for f in report.figures)
     sets = "".join(tasks_html(report, d, m, n) for n, (d, m) in enumerate(report.matrices.items()))
     links = "".join(f'<a href="#tasks-{n}">tasks of {e(short_dataset(report.runs_of(d)[0].tasks.name))}</a>'
                     for n, d in enumerate(report.matrices))
+    arc = (f'{board_html(report)}<section id="figures"><h2>Figures</h2><div class="figs">{figures}</div></section>'
+           if report.runs else "")
+    nav = '<a href="#leaderboard">leaderboard</a><a href="#figures">figures</a>' if report.runs else ""
+    puzzles = ""
+    if report.puzzles is not None:
+        puzzles = puzzle_html(report.puzzles, "".join(figure_html(f) for f in report.puzzles.figures))
+        nav += '<a href="#puzzles">Sudoku and maze</a>'
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>trm-eval report: {e(names)}'
             f'</title><meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>'
-            f"<body><header><h1>trm-eval report</h1><p>{len(report.runs)} run(s): {e(names)} · {stamp}</p>"
-            f'<nav><a href="#leaderboard">leaderboard</a><a href="#figures">figures</a>{links}</nav></header>'
-            f'<main>{board_html(report)}<section id="figures"><h2>Figures</h2><div class="figs">{figures}</div>'
-            f"</section>{sets}</main></body></html>\n")
+            f"<body><header><h1>trm-eval report</h1><p>{len(report.runs) + len(puzzle_runs)} run(s): {e(names)} · "
+            f"{stamp}</p><nav>{nav}{links}</nav></header>"
+            f"<main>{arc}{sets}{puzzles}</main></body></html>\n")

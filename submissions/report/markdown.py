@@ -9,6 +9,7 @@ import pandas as pd
 
 from submissions.report.format import NOTES, display_measured, display_quoted, hidden_note, solved_cell
 from submissions.report.model import Report
+from submissions.report.puzzle_report import puzzle_markdown
 from submissions.report.tables import QUOTED, short_dataset, solved_somewhere
 
 
@@ -37,10 +38,13 @@ def matrix_section(report: Report, digest: str, matrix: pd.DataFrame) -> list[st
 
 
 def render_markdown(report: Report) -> str:
+    names = [r.name for r in report.runs] + [r.name for r in (report.puzzles.runs if report.puzzles else [])]
+    lines = ["# trm-eval report", "", f"{len(names)} run(s): " + ", ".join(names), ""]
+    if not report.runs and report.puzzles is not None:  # Sudoku and maze runs only
+        return "\n".join(lines + puzzle_markdown(report.puzzles, md_table)).rstrip() + "\n"
     board, empty = display_measured(report.board)
     quoted = display_quoted(report.board)
-    lines = ["# trm-eval report", "", f"{len(report.runs)} run(s): " + ", ".join(r.name for r in report.runs), "",
-             "## Leaderboard", "", md_table(board.columns, board.to_numpy().tolist()), "", NOTES, ""]
+    lines += ["## Leaderboard", "", md_table(board.columns, board.to_numpy().tolist()), "", NOTES, ""]
     lines += [hidden_note(empty), ""] if empty else []
     if len(quoted):
         lines += [f"### Published figures ({QUOTED})", "", md_table(quoted.columns, quoted.to_numpy().tolist()), ""]
@@ -53,4 +57,6 @@ def render_markdown(report: Report) -> str:
         lines += [f"- {note}" for note in fig.notes] + ([""] if fig.notes else [])
     for digest, matrix in report.matrices.items():
         lines += matrix_section(report, digest, matrix)
+    if report.puzzles is not None:
+        lines += puzzle_markdown(report.puzzles, md_table)
     return "\n".join(lines).rstrip() + "\n"

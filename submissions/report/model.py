@@ -6,10 +6,14 @@ Kept below both, so that html.py and markdown.py import this and never build.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from submissions.report.runs import Run
+
+if TYPE_CHECKING:  # puzzle_report builds on Figure, so it sits above this module
+    from submissions.report.puzzle_report import PuzzleSection
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Report:
     figures: list[Figure]
     matrices: dict[str, pd.DataFrame]  # task-set hash -> tables.task_matrix
     price_per_gpu_hour: float | None
+    puzzles: PuzzleSection | None = None  # the Sudoku and maze runs, when there are any
 
     def runs_of(self, digest: str) -> list[Run]:
         """The runs scored on the task set with this hash."""

@@ -1,4 +1,5 @@
-"""The report's figures as SVG text (matplotlib, Agg; imported only when a figure is drawn)."""
+"""The report's figures as SVG text (matplotlib, Agg; imported only when a figure is drawn): ARC's pass@2
+curves and calibration, and exact accuracy of Sudoku and maze runs against difficulty and ACT depth."""
 
 from __future__ import annotations
 
@@ -82,4 +83,36 @@ def calibration_plot(tables: dict[int, tuple[str, pd.DataFrame, float]]) -> str:
     ax.set_ylabel("fraction of views correct")
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=9, loc="upper left")
+    return _svg(fig)
+
+
+def rating_plot(curves: dict[int, tuple[str, pd.DataFrame]]) -> str:
+    """Exact accuracy per difficulty-rating bucket (the runs of one puzzle set share the buckets)."""
+    fig, ax = _figure()
+    for i, (name, c) in curves.items():
+        ax.plot(range(len(c)), 100 * c["exact_accuracy"], "o-", color=colour(i), label=name, markersize=4)
+    labels = next(iter(curves.values()))[1]["label"]
+    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0)
+    ax.set_xlabel("difficulty rating (bucket; Sudoku-Extreme: solver backtracks)")
+    ax.set_ylabel("exact accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
+    return _svg(fig)
+
+
+def depth_plot(curves: dict[int, tuple[str, pd.DataFrame]], halted: dict[int, tuple[str, float, float]]) -> str:
+    """Exact accuracy after each ACT step (runs with recorded steps) and, as single points at their mean
+    step count, runs that halted on q_halt."""
+    fig, ax = _figure()
+    for i, (name, c) in curves.items():
+        ax.plot(c["step"], 100 * c["exact"], "o-", color=colour(i), label=name, markersize=4)
+    for i, (name, steps, exact) in halted.items():
+        ax.plot([steps], [100 * exact], "D", color=colour(i), markersize=7, label=f"{name} (q-halt, mean steps)")
+    ax.set_xlabel("ACT step")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("exact accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
     return _svg(fig)

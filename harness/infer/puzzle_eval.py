@@ -1,0 +1,198 @@
+"""Sudoku and maze evaluation: checkpoint + puzzle set -> prediction shards -> score.json and run.json,
+and the held-out exact accuracy a training run logs.
+
+Each puzzle is one view (identifier 0; no test-time augmentation: the paper scores the test set as it
+is), run through the engine's `run_chunk`, so batching and both halting schedules are the engine's.
+Chunks of `chunk_size` puzzles go to ranks round-robin and are saved as shards
+(harness.predictions.puzzle_shards); a rerun skips the chunks on disk, so the 423,168 puzzles of
+Sudoku-Extreme's test set can be evaluated across interruptions.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.config import EngineConfig
+from harness.core import rundir
+from harness.core.errors import DataError
+from harness.core.io import ensure_dir, write_json
+from harness.core.puzzles import PuzzleSet
+from harness.data.puzzle_encoding import decode_tokens, encode_cells, vocab_size
+from harness.infer.checkpoints import load_checkpoint, tensor_counts
+from harness.infer.engine import run_chunk
+from harness.pipeline import score_puzzle_predictions
+from harness.predictions.puzzle_shards import load_puzzle_chunk, puzzle_chunk_path, save_puzzle_chunk
+from models import ACTModel, ModelConfig
+
+
+def check_fits(config: ModelConfig, puzzles: PuzzleSet, where: str | Path) -> None:
+    """DataError unless the model reads this set's sequences: seq_len = side^2, the kind's vocabulary."""
+    want = (puzzles.side**2, vocab_size(puzzles.kind, puzzles.side))
+    if (config.seq_len, config.vocab_size) != want:
+        raise DataError(
+            f"{where}: a model of seq_len {config.seq_len} and vocab_size {config.vocab_size} cannot "
+            f"read {puzzles.name} ({puzzles.side}x{puzzles.side} {puzzles.kind}: seq_len {want[0]}, "
+            f"vocab_size {want[1]})"
+        )
+
+
+def settings(cfg: EngineConfig, steps: int) -> str:
+    """What a shard was predicted with; chunks predicted otherwise are recomputed, not mixed in."""
+    halt = f"q>{cfg.threshold:g}" if cfg.halt == "q" else "fixed"
+    return f"halt={halt} steps={steps} record={int(cfg.record_steps and cfg.halt == 'fixed')}"
+
+
+def _reusable(path: Path, index: np.ndarray, set_hash: str, wanted: str) -> bool:
+    if not path.exists():
+        return False
+    try:
+        chunk = load_puzzle_chunk(path)
+    except DataError as exc:
+        print(f"warning: {exc}; recomputing this chunk", file=sys.stderr)
+        return False
+    if np.array_equal(chunk.index, index) and chunk.set_hash == set_hash and chunk.settings == wanted:
+        return True
+    print(f"warning: {path}: predicted for other puzzles or with other settings; recomputing it", file=sys.stderr)
+    return False
+
+
+def predict_puzzles(
+    model: ACTModel,
+    puzzles: PuzzleSet,
+    out_dir: Path,
+    cfg: EngineConfig,
+    device: torch.device,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Predict this rank's chunks that are not on disk yet; `progress(done, total)` counts puzzles."""
+    check_fits(model.config, puzzles, puzzles.name)
+    ensure_dir(out_dir)
+    model = model.to(device).eval()
+    if cfg.compile:
+        model.compile_blocks()
+    steps = cfg.steps or model.config.halt_max_steps
+    wanted = settings(cfg, steps)
+    n_chunks = -(-len(puzzles) // cfg.chunk_size)
+    mine = [c for c in range(n_chunks) if c % world_size == rank]
+    total = sum(min(cfg.chunk_size, len(puzzles) - c * cfg.chunk_size) for c in mine)
+    done, computed, start = 0, 0, time.perf_counter()
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress:
+            progress(done, total)
+
+    for c in mine:
+        index = np.arange(c * cfg.chunk_size, min((c + 1) * cfg.chunk_size, len(puzzles)))
+        path = puzzle_chunk_path(out_dir, c)
+        if _reusable(path, index, puzzles.hash, wanted):
+            tick(len(index))
+            continue
+        tokens = encode_cells(puzzles.questions[index])
+        result = run_chunk(model, tokens, np.zeros(len(index), np.int64), cfg, device, tick)
+        per_step = (
+            []
+            if result.step_preds is None
+            else [decode_tokens(p, puzzles.kind, puzzles.side) for p in result.step_preds]
+        )
+        save_puzzle_chunk(
+            path,
+            index,
+            decode_tokens(result.preds, puzzles.kind, puzzles.side),
+            result.q_halt,
+            result.steps,
+            puzzles.hash,
+            wanted,
+            per_step,
+        )
+        computed += len(index)
+    return {"views": len(puzzles), "views_computed": computed, "seconds": time.perf_counter() - start}
+
+
+def run_puzzle_predict(
+    checkpoint: Path,
+    puzzles: PuzzleSet,
+    out_dir: Path,
+    cfg: EngineConfig,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Load the checkpoint (no identifiers needed: every puzzle is identifier 0) and predict into out_dir."""
+    model, manifest = load_checkpoint(checkpoint)
+    check_fits(model.config, puzzles, checkpoint)
+    info = predict_puzzles(
+        model, puzzles, out_dir / rundir.PREDICTIONS, cfg, device or torch.device("cpu"), rank, world_size, progress
+    )
+    return info | {"manifest": manifest}
+
+
+def run_puzzle_evaluate(
+    checkpoint: Path,
+    puzzles: PuzzleSet,
+    run_dir: Path,
+    cfg: EngineConfig,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> rundir.PuzzleScoreRecord | None:
+    """Predict, then (on rank 0) score: score.json (PuzzleScoreRecord) and run.json (EvaluationRecord)."""
+    start = time.perf_counter()
+    info = run_puzzle_predict(checkpoint, puzzles, run_dir, cfg, device, rank, world_size, progress)
+    if world_size > 1:
+        torch.distributed.barrier()
+    if rank != 0:
+        return None
+    summary = score_puzzle_predictions(puzzles, run_dir / rundir.PREDICTIONS)
+    if summary["predicted"] != len(puzzles):
+        raise DataError(f"{run_dir}: {len(puzzles) - summary['predicted']} puzzles have no prediction; rerun to finish")
+    seconds = time.perf_counter() - start
+    on_gpu = device is not None and device.type == "cuda"
+    run: rundir.EvaluationRecord = {
+        "checkpoint": str(checkpoint),
+        "checkpoint_step": info["manifest"].get("step"),
+        "family": info["manifest"].get("family", "trm"),
+        "parameters": tensor_counts(checkpoint),
+        "tasks": puzzles.name,
+        "tasks_hash": puzzles.hash,
+        "views": len(puzzles),
+        "max_aug": None,
+        "halt": cfg.halt,
+        "threshold": cfg.threshold if cfg.halt == "q" else None,
+        "max_steps": cfg.steps or info["manifest"]["config"]["halt_max_steps"],
+        "mean_steps": summary.get("mean_steps", 0.0),
+        "seconds": seconds,
+        "device": str(device or "cpu"),
+        "world_size": world_size,
+        "gpu_seconds": seconds * world_size if on_gpu else None,
+    }
+    write_json(run_dir / rundir.SCORE, summary, indent=2)
+    write_json(run_dir / rundir.EVALUATION_RECORD, run, indent=2)
+    return summary
+
+
+def evaluate_puzzles_held_out(
+    model: ACTModel, puzzles: PuzzleSet, batch_size: int, device: torch.device
+) -> dict[str, float]:
+    """Exact accuracy of `model` (in eval mode) on `puzzles` after all ACT steps; nothing is written."""
+    result = run_chunk(
+        model,
+        encode_cells(puzzles.questions),
+        np.zeros(len(puzzles), np.int64),
+        EngineConfig(batch_size=batch_size),
+        device,
+    )
+    exact = (decode_tokens(result.preds, puzzles.kind, puzzles.side) == puzzles.answers).all(axis=1)
+    return {"eval/exact_accuracy": float(exact.mean()), "eval/puzzles": float(len(puzzles))}

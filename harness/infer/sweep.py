@@ -1,0 +1,110 @@
+"""`trm-eval sweep`: inference-time compute as an axis. One recording of the largest cell (max
+depth x max breadth x every view, fixed schedule), then every (depth, breadth, views, halting rule,
+selector) cell scored from it (harness.infer.cells), with NFE per task beside the reference's.
+
+OUT/recording/chunk-*.npz (resumable), OUT/options.json (a rerun with other options is refused),
+OUT/cells.csv and OUT/sweep.json (a SweepRecord-shaped dict; the CLI adds OUT/report/).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from harness.core.errors import DataError
+from harness.core.io import ensure_dir, read_json, write_json, write_text
+from harness.core.tasks import TaskSet
+from harness.data.views import build_views
+from harness.infer.cells import CellGrid, add_intervals, headline, powers_up_to, reference_index, score_cells
+from harness.infer.checkpoints import find_identifiers, load_checkpoint
+from harness.infer.record import load_all, record
+from harness.predictions.recording import stored_bytes
+from models.families import family_of
+from voting.halting import HaltRule
+
+DEFAULT_RULES = ("fixed", "q:0", "stable:1", "stable:2", "converged:0.01", "converged:0.001", "entropy:2:0.01")
+RECORDING, OPTIONS, CELLS, SUMMARY, REPORT = "recording", "options.json", "cells.csv", "sweep.json", "report"
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    depth: int | None = None  # None: twice the model's halt_max_steps
+    breadth: int = 1
+    noise: float = 0.1  # restart noise scale (std of the Gaussian added to H_init and L_init)
+    rules: tuple[str, ...] = DEFAULT_RULES
+    max_aug: int | None = None
+    seed: int = 0
+    batch_size: int = 256
+    chunk_size: int = 4096
+
+
+def _check_options(out_dir: Path, options: dict[str, Any]) -> None:
+    """A recording is only resumed with the options it was made with."""
+    path = out_dir / OPTIONS
+    if path.exists():
+        saved = read_json(path)
+        if saved != options:
+            changed = sorted(k for k in options if saved.get(k) != options[k])
+            raise DataError(f"{out_dir}: holds a sweep recorded with other options ({', '.join(changed)}); "
+                            f"use another -o or delete it")
+    write_json(path, options, indent=2)
+
+
+def run_sweep(checkpoint: Path, tasks: TaskSet, out_dir: Path, opts: SweepOptions,
+              identifiers_path: Path | None = None, device: torch.device | None = None,
+              progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Record (or resume) the largest cell, score every cell; returns (cells, summary), both written."""
+    try:
+        rules = tuple(HaltRule.parse(r) for r in opts.rules)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    identifiers = find_identifiers(checkpoint, identifiers_path)
+    model, manifest = load_checkpoint(checkpoint, identifiers=identifiers)
+    views = build_views(identifiers, tasks, opts.max_aug, opts.seed)
+    if len(views) == 0:
+        raise DataError(f"{checkpoint}: its layout has no puzzle of {tasks.name}")
+    if not tasks.solutions():
+        raise DataError(f"{tasks.name}: no solutions, so no cell can be scored")
+    halt_max = model.config.halt_max_steps
+    depth = opts.depth or 2 * halt_max
+    options = asdict(opts) | {"depth": depth, "rules": list(opts.rules), "checkpoint": str(checkpoint),
+                              "tasks_hash": tasks.hash}
+    ensure_dir(out_dir)
+    _check_options(out_dir, options)
+    device = device or torch.device("cpu")
+    timing = record(model, views, tasks, out_dir / RECORDING, depth, opts.breadth, opts.noise, opts.seed,
+                    opts.batch_size, opts.chunk_size, device, progress)
+    start = time.perf_counter()
+    rec = load_all(out_dir / RECORDING, len(views), opts.chunk_size)
+    per_input = int(pd.DataFrame({"task": views.task_ids, "index": views.test_index}).value_counts().max())
+    nfe_step = family_of(model.config).nfe_per_step(model.config)
+    grid = CellGrid(tuple(range(1, depth + 1)), powers_up_to(opts.breadth), powers_up_to(per_input), rules)
+    canvas = int(round(model.config.seq_len ** 0.5))
+    cells, matrix = score_cells(rec, tasks, canvas, nfe_step, grid, opts.seed)
+    ref = reference_index(cells, halt_max, per_input)
+    cells = add_intervals(cells, matrix, ref, opts.seed)
+    n_tasks = len(tasks.solutions())
+    summary: dict[str, Any] = {
+        "checkpoint": str(checkpoint), "checkpoint_step": manifest.get("step"),
+        "family": manifest.get("family", "trm"), "tasks": tasks.name, "tasks_hash": tasks.hash,
+        "nfe_per_step": nfe_step, "halt_max_steps": halt_max, "depth": depth, "breadth": opts.breadth,
+        "noise": opts.noise, "seed": opts.seed, "views": len(views), "views_per_input": per_input,
+        "rows": len(rec), "cells": len(cells),
+        # What the recording ran, and what the reference protocol runs on the same views.
+        "nfe_recorded_per_task": depth * len(rec) * nfe_step / n_tasks,
+        "nfe_reference_per_task": halt_max * len(views) * nfe_step / n_tasks,
+        "record_seconds": timing["seconds"], "views_computed": timing["views_computed"],
+        "score_seconds": time.perf_counter() - start, "device": str(device),
+        "gpu_seconds": timing["seconds"] if device.type == "cuda" else None,
+        "predictions_bytes": stored_bytes(rec),
+        "headline": headline(cells, ref),
+    }
+    write_text(out_dir / CELLS, cells.to_csv(index=False))
+    write_json(out_dir / SUMMARY, summary, indent=2)
+    return cells, summary

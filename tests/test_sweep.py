@@ -1,0 +1,217 @@
+"""Inference-time compute: the recording format, halting rules, selectors, restarts, NFE, and
+`trm-eval sweep` end to end on a tiny random-weight checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from augment import Transform, format_name, random_transform
+from harness.cli.main import cli
+from harness.config import EngineConfig
+from harness.core.sources import load_tasks
+from harness.data.views import build_views, encode_views
+from harness.infer.cells import pareto_front, powers_up_to
+from harness.infer.checkpoints import save_checkpoint
+from harness.infer.engine import run_chunk
+from harness.infer.record import record_chunk
+from harness.predictions.recording import Recording, load_recording, save_recording, stored_bytes
+from models import TRM, TRMConfig
+from models.families import family_of
+from voting import Predictions, vote
+from voting.halting import HaltRule, StepSignals, exit_steps
+from voting.selectors import answer_ids, arc_candidates, oracle_single, select_single, top_answers
+
+CANVAS = 4
+
+
+def tiny_model(n_ids: int) -> TRM:
+    torch.manual_seed(0)
+    config = TRMConfig(num_puzzle_identifiers=n_ids, seq_len=CANVAS * CANVAS, hidden_size=32, num_heads=2,
+                       H_cycles=2, L_cycles=2, L_layers=1, puzzle_emb_ndim=32, puzzle_emb_len=1,
+                       halt_max_steps=3, forward_dtype="float32")
+    model = TRM(config)
+    with torch.no_grad():
+        model.inner.puzzle_emb.weights.normal_()
+        model.inner.q_head.weight.normal_(std=0.5)
+        model.inner.q_head.bias.zero_()
+    return model.eval()
+
+
+@pytest.fixture
+def setup(kaggle_files, tmp_path):
+    tasks = load_tasks(kaggle_files)
+    rng = np.random.default_rng(0)
+    identifiers = ["<blank>"]
+    for task in tasks:
+        identifiers += [task.id] + [format_name(task.id, random_transform(rng)) for _ in range(3)]
+    model = tiny_model(len(identifiers))
+    ckpt = save_checkpoint(tmp_path / "ckpt", model, step=1, identifiers=identifiers)
+    (ckpt / "identifiers.json").write_text(json.dumps(identifiers))
+    return tasks, identifiers, model, ckpt
+
+
+def _synthetic(depth: int = 5, n: int = 4, seq: int = 6, seed: int = 0) -> tuple[Recording, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    preds = np.repeat(rng.integers(0, 12, (1, n, seq), dtype=np.uint8), depth, axis=0)
+    preds[2, 1, 0] ^= 1  # row 1 changes at step 3, and back at step 4
+    preds[3:, 2] = 7  # row 2 changes at step 4
+    rows = {"view": np.arange(n), "restart": np.zeros(n, np.int16), "identifier": np.arange(n),
+            "task_ids": np.array(["t"] * n), "test_index": np.zeros(n, np.int64), "tids": np.zeros(n, np.int8),
+            "colors": np.tile(np.arange(10, dtype=np.uint8), (n, 1))}
+    signals = {k: rng.normal(size=(depth, n)) for k in ("q_halt", "q_continue", "dz", "entropy")}
+    return Recording.from_dense(rows, preds, signals), preds
+
+
+def test_recording_round_trip_is_sparse_and_exact(tmp_path):
+    rec, preds = _synthetic()
+    assert len(rec.change_row) == 4 + 2 + 1  # every row's step 1, row 1 twice, row 2 once
+    assert stored_bytes(rec)["sparse"] < stored_bytes(rec)["dense"] * 2
+    save_recording(tmp_path / "r.npz", rec)
+    back = load_recording(tmp_path / "r.npz")
+    for step in range(1, 6):
+        np.testing.assert_array_equal(back.tokens_at(np.full(4, step)), preds[step - 1])
+    np.testing.assert_array_equal(back.changed()[:, 1], [True, False, True, True, False])
+    both = Recording.concat([back, back])
+    np.testing.assert_array_equal(both.tokens_at(np.arange(8) % 5 + 1)[5], preds[1, 1])
+
+
+def test_damaged_recording_is_a_data_error(tmp_path):
+    from harness.core.errors import DataError
+
+    (tmp_path / "r.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="damaged recording"):
+        load_recording(tmp_path / "r.npz")
+
+
+def test_halting_rules_pick_the_first_step_they_fire():
+    d, n = 6, 3
+    changed = np.zeros((d, n), bool)
+    changed[0] = True
+    changed[1:3, 0] = True  # row 0: changes at steps 2, 3, then stable
+    changed[1:, 1] = True  # row 1: never stable
+    q = np.full((d, n), -1.0)
+    q[3, 0] = 2.0
+    dz = np.tile(np.array([1.0, 0.5, 0.1, 0.005, 0.001, 0.0])[:, None], (1, n))
+    ent = np.array([[1.0, 0.5, 0.50, 0.5, 0.5, 0.5]] * n).T
+    ent[:, 2] = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
+    s = StepSignals(q, changed, dz, ent)
+    assert exit_steps(HaltRule.parse("fixed"), s, 4).tolist() == [4, 4, 4]
+    assert exit_steps(HaltRule.parse("q"), s, 6).tolist() == [4, 6, 6]
+    assert exit_steps(HaltRule.parse("q"), s, 3).tolist() == [3, 3, 3]  # capped at the depth
+    assert exit_steps(HaltRule.parse("stable:1"), s, 6).tolist() == [4, 6, 2]
+    assert exit_steps(HaltRule.parse("stable:2"), s, 6).tolist() == [5, 6, 3]
+    assert exit_steps(HaltRule.parse("converged:0.01"), s, 6).tolist() == [4, 4, 4]
+    assert exit_steps(HaltRule.parse("entropy:2:0.01"), s, 6).tolist() == [4, 4, 6]
+    with pytest.raises(ValueError, match="unknown halting rule"):
+        HaltRule.parse("sometimes")
+    with pytest.raises(ValueError, match="whole number"):
+        HaltRule.parse("stable:0.5")
+
+
+def _random_predictions(n: int, seed: int) -> Predictions:
+    rng = np.random.default_rng(seed)
+    grids = [rng.integers(0, 2, (2, 2), dtype=np.uint8) if i % 7 else np.zeros((0, 0), np.uint8) for i in range(n)]
+    transforms = [Transform(int(rng.integers(8)), (0, *(1 + rng.permutation(9)).tolist())) for _ in range(n)]
+    return Predictions.from_rows([f"t{i % 3}" for i in range(n)], [i % 2 for i in range(n)], transforms, grids,
+                                 np.round(rng.normal(size=n), 1))
+
+
+@pytest.mark.parametrize("selector", ["votes-q", "votes", "q", "entropy"])
+def test_fast_ranking_equals_voting(selector):
+    preds = _random_predictions(200, seed=1)
+    dz, ent = np.random.default_rng(2).random((2, 200))
+    pair, answer, grids = answer_ids(preds)
+    empty = np.array([g.size == 0 for g in grids])
+    weights = np.exp(-ent) if selector == "entropy" else None
+    top = top_answers(pair, answer, int(pair.max()) + 1, len(grids), selector, preds.q_halt, weights, empty)
+    attempts = arc_candidates(preds, selector, dz, ent).attempts()
+    first_row = np.unique(pair, return_index=True)[1]
+    for p, row in enumerate(first_row):
+        got = [grids[a] for a in top[p] if a >= 0]
+        want = attempts[(str(preds.task_ids[row]), int(preds.test_index[row]))]
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+def test_weighted_ranker_needs_weights():
+    preds = _random_predictions(10, seed=0)
+    with pytest.raises(ValueError, match="weights"):
+        vote(preds, "weighted")
+
+
+def test_single_answer_selectors_and_oracle():
+    cells = np.array([[1, 2], [1, 2], [3, 4], [5, 6], [7, 8], [5, 6]], np.uint8)
+    groups = np.array([0, 0, 0, 1, 1, 1])
+    q = np.array([0.1, 0.2, 0.9, 0.5, 0.7, 0.1])
+    dz = np.array([0.3, 0.2, 0.1, 0.01, 0.5, 0.02])
+    ent = np.array([1.0, 0.1, 0.5, 0.3, 0.2, 0.9])
+    assert select_single(cells, groups, "majority").tolist() == [0, 3]
+    assert select_single(cells, groups, "q-max", q_halt=q).tolist() == [2, 4]
+    assert select_single(cells, groups, "convergence", dz=dz).tolist() == [2, 3]
+    assert select_single(cells, groups, "entropy", entropy=ent).tolist() == [1, 4]
+    correct = np.array([False, False, True, False, False, False])
+    assert oracle_single(correct, groups, 2).tolist() == [True, False]
+    with pytest.raises(ValueError, match="needs"):
+        select_single(cells, groups, "q-max")
+
+
+def test_breadth_one_restart_zero_reproduces_the_fixed_engine(setup):
+    tasks, identifiers, model, _ = setup
+    views = build_views(identifiers, tasks)
+    tokens = encode_views(views, tasks, CANVAS)
+    fixed = run_chunk(model, tokens, views.identifier, EngineConfig(batch_size=5), torch.device("cpu"))
+    rec = record_chunk(model, views, 0, tokens, 3, 1, 0.5, 0, 5, torch.device("cpu"))
+    np.testing.assert_array_equal(rec.tokens_at(np.full(len(rec), 3)), fixed.preds)
+    np.testing.assert_allclose(rec.q_halt[-1], fixed.q_halt, atol=1e-6)
+    # Past halt_max_steps, with restarts: restart 0 rows keep the reference start, the others move.
+    wide = record_chunk(model, views, 0, tokens, 5, 3, 0.5, 0, 7, torch.device("cpu"))
+    zero = wide.restart == 0
+    np.testing.assert_array_equal(wide.tokens_at(np.full(len(wide), 3))[zero], fixed.preds)
+    assert wide.depth == 5 and not np.allclose(wide.q_halt[:, ~zero], np.repeat(wide.q_halt[:, zero], 2, axis=1))
+
+
+def test_nfe_per_step_and_helpers():
+    config = TRMConfig(num_puzzle_identifiers=1, seq_len=4, H_cycles=3, L_cycles=6, L_layers=2)
+    assert family_of(config).nfe_per_step(config) == 3 * 7 * 2
+    from harness.infer.nfe import nfe_record
+
+    manifest = {"family": "trm", "config": config.to_dict()}
+    record = nfe_record(manifest, np.array([2, 4, 16, 16]), n_tasks=2)
+    assert record == {"nfe_per_step": 42, "nfe_per_task": 38 * 42 / 2, "nfe_reference_per_task": 4 * 16 * 42 / 2}
+    assert powers_up_to(8) == (1, 2, 4, 8) and powers_up_to(6) == (1, 2, 4, 6) and powers_up_to(1) == (1,)
+    assert pareto_front(np.array([1.0, 2, 3, 3]), np.array([0.1, 0.1, 0.3, 0.2])).tolist() == [True, False, True, False]
+
+
+@pytest.mark.e2e
+def test_sweep_command_end_to_end(setup, kaggle_files, tmp_path):
+    _, _, model, ckpt = setup
+    out = tmp_path / "sweep"
+    args = ["sweep", str(ckpt), "--tasks", str(kaggle_files), "--depth", "4", "--breadth", "2", "--batch-size", "6",
+            "--chunk-size", "5", "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "oracle" in result.output and "reference protocol" in result.output
+    summary = json.loads((out / "sweep.json").read_text())
+    nfe = family_of(model.config).nfe_per_step(model.config)
+    views = 2 * 4 * 2  # tasks x views x test inputs
+    assert summary["nfe_reference_per_task"] == 3 * views * nfe / 2
+    assert summary["nfe_recorded_per_task"] == 4 * 2 * views * nfe / 2
+    ref = summary["headline"]["reference"]
+    assert (ref["rule"], ref["depth"], ref["breadth"], ref["views"]) == ("fixed", 3, 1, 4)
+    assert ref["nfe_per_task"] == summary["nfe_reference_per_task"]
+    import pandas as pd
+
+    cells = pd.read_csv(out / "cells.csv")
+    assert len(cells) == summary["cells"] == 4 * 2 * 3 * 7 * 5  # depths x breadths x views x rules x selectors
+    assert (cells["oracle"] >= cells["pass2"]).all()
+    assert (out / "report" / "plots" / "accuracy_vs_nfe.svg").read_text().startswith("<?xml")
+    assert "not a score" in (out / "report" / "report.md").read_text()
+    assert "<svg" in (out / "report" / "report.html").read_text()
+    again = CliRunner().invoke(cli, args)  # resumes from the chunks on disk
+    assert again.exit_code == 0 and json.loads((out / "sweep.json").read_text())["views_computed"] == 0
+    other = CliRunner().invoke(cli, args[:-2] + ["--noise", "0.3", "-o", str(out)])
+    assert other.exit_code == 1 and "other options" in other.output
