@@ -71,8 +71,7 @@ def _composition_table() -> np.ndarray:
         for b in range(8):
             composed = dihedral(dihedral(probe, b), a)
             table[a, b] = next(
-                c for c, img in enumerate(images)
-                if img.shape == composed.shape and np.array_equal(img, composed)
+                c for c, img in enumerate(images) if img.shape == composed.shape and np.array_equal(img, composed)
             )
     return table
 

@@ -47,8 +47,10 @@ def reference_eval(head, tokens: np.ndarray, ids: np.ndarray, batch_size: int):
     preds, q = [], []
     with torch.inference_mode():
         for start in range(0, len(tokens), batch_size):
-            batch = {"inputs": torch.from_numpy(tokens[start:start + batch_size].astype(np.int32)),
-                     "puzzle_identifiers": torch.from_numpy(ids[start:start + batch_size].astype(np.int32))}
+            batch = {
+                "inputs": torch.from_numpy(tokens[start : start + batch_size].astype(np.int32)),
+                "puzzle_identifiers": torch.from_numpy(ids[start : start + batch_size].astype(np.int32)),
+            }
             batch["labels"] = torch.full_like(batch["inputs"], -100)
             carry = head.initial_carry(batch)
             while True:
@@ -84,8 +86,9 @@ def main() -> None:
 
     runs = {
         "fixed": lambda: run_chunk(model, tokens, views.identifier, EngineConfig(batch_size=args.batch_size), device),
-        "q": lambda: run_chunk(model, tokens, views.identifier,
-                               EngineConfig(batch_size=args.batch_size, halt="q", threshold=0.0), device),
+        "q": lambda: run_chunk(
+            model, tokens, views.identifier, EngineConfig(batch_size=args.batch_size, halt="q", threshold=0.0), device
+        ),
     }
     if args.reference:
         head = build_reference(args.reference, model.config, args.batch_size, model).eval()
@@ -98,13 +101,23 @@ def main() -> None:
             outputs[name] = run()
             times[name].append(time.perf_counter() - start)
 
-    result = {**stamp(), "checkpoint": str(args.checkpoint), "views": len(views), "batch_size": args.batch_size,
-              "max_steps": model.config.halt_max_steps, "repeats": args.repeats, "machine": machine()}
+    result = {
+        **stamp(),
+        "checkpoint": str(args.checkpoint),
+        "views": len(views),
+        "batch_size": args.batch_size,
+        "max_steps": model.config.halt_max_steps,
+        "repeats": args.repeats,
+        "machine": machine(),
+    }
     for name, out in outputs.items():
         preds, q = (out.preds, out.q_halt) if name != "reference" else out
         best = min(times[name])
-        result[name] = {"seconds": round(best, 3), "views_per_s": round(len(views) / best, 1),
-                        **scores(views, preds, q, canvas, truth)}
+        result[name] = {
+            "seconds": round(best, 3),
+            "views_per_s": round(len(views) / best, 1),
+            **scores(views, preds, q, canvas, truth),
+        }
         if name != "reference":
             result[name]["mean_steps"] = float(out.steps.mean())
     if "reference" in outputs:

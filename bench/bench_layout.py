@@ -123,8 +123,11 @@ def main() -> None:
     parser.add_argument("--concept", type=Path, default=DEFAULT_CONCEPT, help="ConceptARC Kaggle files")
     parser.add_argument("--export", action="store_true", help="also time export_reference (the full dataset)")
     parser.add_argument("--reference", type=Path, help="reference checkout: also time its builder")
-    parser.add_argument("--reference-python", default=sys.executable,
-                        help="interpreter with the reference's deps (numpy, argdantic, pydantic)")
+    parser.add_argument(
+        "--reference-python",
+        default=sys.executable,
+        help="interpreter with the reference's deps (numpy, argdantic, pydantic)",
+    )
     parser.add_argument("--reference-output", type=Path, help="compare with this earlier reference output")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--measure-child", action="store_true", help=argparse.SUPPRESS)
@@ -138,18 +141,38 @@ def main() -> None:
         return run_ours(args)
 
     names, test_set, _ = TASK_SETS[args.tasks]
-    config = {"task_set": args.tasks, "subsets": names, "test_set": test_set, "num_aug": args.num_aug,
-              "seed": args.seed}
-    result = {**config, **stamp(),
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                          "python": platform.python_version()}}
+    config = {
+        "task_set": args.tasks,
+        "subsets": names,
+        "test_set": test_set,
+        "num_aug": args.num_aug,
+        "seed": args.seed,
+    }
+    result = {
+        **config,
+        **stamp(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+    }
     with tempfile.TemporaryDirectory(prefix="bench_layout_") as tmp:
         tmp = Path(tmp)
         runs = {"layout": False, "export": True} if args.export else {"layout": False}
         for name, export in runs.items():
             out = tmp / name
-            cmd = [sys.executable, __file__, "--ours-child", "--tasks", args.tasks, "--num-aug", str(args.num_aug),
-                   "--seed", str(args.seed), "--concept", str(args.concept), "--out", str(out)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--ours-child",
+                "--tasks",
+                args.tasks,
+                "--num-aug",
+                str(args.num_aug),
+                "--seed",
+                str(args.seed),
+                "--concept",
+                str(args.concept),
+                "--out",
+                str(out),
+            ]
             run = measure(cmd + ["--export"] * export, cwd=REPO)
             run |= json.loads(run.pop("stdout"))
             run["compact_mib"] = disk_mib(out / "layout" / "layout.npz", out / "layout" / "layout.json")
@@ -159,10 +182,23 @@ def main() -> None:
         compared = list(files(ours_dir)) if args.export else list(LAYOUT_FILES)
         if args.reference:
             ref_out = tmp / "reference"
-            ref_cmd = [args.reference_python, "-m", "dataset.build_arc_dataset",
-                       "--input-file-prefix", "kaggle/combined/arc-agi", "--output-dir", str(ref_out),
-                       "--subsets", *names, "--test-set-name", test_set,
-                       "--num-aug", str(args.num_aug), "--seed", str(args.seed)]
+            ref_cmd = [
+                args.reference_python,
+                "-m",
+                "dataset.build_arc_dataset",
+                "--input-file-prefix",
+                "kaggle/combined/arc-agi",
+                "--output-dir",
+                str(ref_out),
+                "--subsets",
+                *names,
+                "--test-set-name",
+                test_set,
+                "--num-aug",
+                str(args.num_aug),
+                "--seed",
+                str(args.seed),
+            ]
             reference = measure(ref_cmd, cwd=args.reference)
             reference.pop("stdout")
             reference["disk_mib"] = disk_mib(ref_out)
@@ -201,18 +237,28 @@ def write_results(result: dict, directory: Path) -> None:
             continue
         phases = ", ".join(f"{k[:-2]} {v:.1f}" for k, v in run.items() if k in ("build_s", "save_s", "export_s"))
         disk = f"{run['compact_mib']:.1f} compact (npz + json); {run['disk_mib']:.1f} in all"
-        gains = (f"{ref['wall_s'] / run['wall_s']:.0f}x | {ref['peak_rss_mib'] / run['peak_rss_mib']:.0f}x less"
-                 if ref else "- | -")
-        lines.append(f"| trm-eval {what} | {run['wall_s']:.1f} ({phases}) | {run['peak_rss_mib']:.0f} | {disk} | "
-                     f"{run['identifiers']:,} | {gains} |")
+        gains = (
+            f"{ref['wall_s'] / run['wall_s']:.0f}x | {ref['peak_rss_mib'] / run['peak_rss_mib']:.0f}x less"
+            if ref
+            else "- | -"
+        )
+        lines.append(
+            f"| trm-eval {what} | {run['wall_s']:.1f} ({phases}) | {run['peak_rss_mib']:.0f} | {disk} | "
+            f"{run['identifiers']:,} | {gains} |"
+        )
     if ref:
-        lines.append(f"| reference (full dataset; measured {ref['date']}) | {ref['wall_s']:.1f} | "
-                     f"{ref['peak_rss_mib']:.0f} | {ref['disk_mib']:.1f} | {ref['identifiers']:,} | 1x | 1x |")
+        lines.append(
+            f"| reference (full dataset; measured {ref['date']}) | {ref['wall_s']:.1f} | "
+            f"{ref['peak_rss_mib']:.0f} | {ref['disk_mib']:.1f} | {ref['identifiers']:,} | 1x | 1x |"
+        )
     if "identical" in result:
         same = result["identical"]
-        lines += ["", f"Byte-identical to the reference output: {sum(same.values())} of {len(same)} files "
-                  f"({', '.join(name for name, ok in same.items() if not ok) or 'all'} "
-                  f"{'differ' if not all(same.values()) else 'match'})."]
+        lines += [
+            "",
+            f"Byte-identical to the reference output: {sum(same.values())} of {len(same)} files "
+            f"({', '.join(name for name, ok in same.items() if not ok) or 'all'} "
+            f"{'differ' if not all(same.values()) else 'match'}).",
+        ]
     sha = next(result[k]["sha256"] for k in ("ours_layout", "ours_export") if k in result)
     lines += ["", f"identifiers.json sha256: `{sha}`", ""]
     (directory / "layout.md").write_text("\n".join(lines))

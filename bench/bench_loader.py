@@ -63,9 +63,14 @@ def arc1_resume(step: int) -> dict[str, float]:
     resumed.start_at(epoch, step)
     resumed.position(step)
     resume_ms = (time.perf_counter() - t0) * 1000
-    return {"ms_per_epoch_plan": plan_ms, "batches_per_epoch": batches / epochs,
-            "replay_estimate_s": plan_ms * epoch / 1000, "resume_from_epoch_start_ms": resume_ms,
-            "resume_step": step, "resume_epoch": epoch}
+    return {
+        "ms_per_epoch_plan": plan_ms,
+        "batches_per_epoch": batches / epochs,
+        "replay_estimate_s": plan_ms * epoch / 1000,
+        "resume_from_epoch_start_ms": resume_ms,
+        "resume_step": step,
+        "resume_epoch": epoch,
+    }
 
 
 def main() -> None:
@@ -73,27 +78,32 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--out", type=Path, default=RESULTS / "loader.json")
     args = parser.parse_args()
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
-              "demo": demo_loader(args.batches), "arc1": arc1_resume(500_000),
-              **stamp()}
+    result = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
+        "demo": demo_loader(args.batches),
+        "arc1": arc1_resume(500_000),
+        **stamp(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     d, a = result["demo"], result["arc1"]
-    md = "\n".join([
-        "# Training loader",
-        "",
-        "| measurement | value |",
-        "|---|---:|",
-        f"| demo preset, ms per batch at global batch 0 | {d['ms_per_batch_at_0']:.2f} |",
-        f"| demo preset, ms per batch at global batch 2,200 | {d['ms_per_batch_at_2200']:.2f} |",
-        f"| ARC-1 (aug 1000, batch 768), ms to plan one epoch | {a['ms_per_epoch_plan']:.1f} |",
-        f"| ARC-1, replaying every epoch before step 500,000 (estimate), s | {a['replay_estimate_s']:.0f} |",
-        f"| ARC-1, resuming at step 500,000 from the checkpoint's epoch start, ms | "
-        f"{a['resume_from_epoch_start_ms']:.1f} |",
-        "",
-        "`python bench/bench_loader.py`",
-        "",
-    ])
+    md = "\n".join(
+        [
+            "# Training loader",
+            "",
+            "| measurement | value |",
+            "|---|---:|",
+            f"| demo preset, ms per batch at global batch 0 | {d['ms_per_batch_at_0']:.2f} |",
+            f"| demo preset, ms per batch at global batch 2,200 | {d['ms_per_batch_at_2200']:.2f} |",
+            f"| ARC-1 (aug 1000, batch 768), ms to plan one epoch | {a['ms_per_epoch_plan']:.1f} |",
+            f"| ARC-1, replaying every epoch before step 500,000 (estimate), s | {a['replay_estimate_s']:.0f} |",
+            f"| ARC-1, resuming at step 500,000 from the checkpoint's epoch start, ms | "
+            f"{a['resume_from_epoch_start_ms']:.1f} |",
+            "",
+            "`python bench/bench_loader.py`",
+            "",
+        ]
+    )
     args.out.with_suffix(".md").write_text(md)
     print(md)
 

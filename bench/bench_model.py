@@ -72,8 +72,9 @@ def build_reference(root: Path, config: TRMConfig, batch_size: int, ours: TRM):
     """The reference ACTLossHead(model) with our model's weights."""
     trm, losses = import_reference(root)
     fields = {k: v for k, v in config.to_dict().items() if k != "causal"}
-    head = losses.ACTLossHead(trm.TinyRecursiveReasoningModel_ACTV1({**fields, "batch_size": batch_size}),
-                              loss_type="stablemax_cross_entropy")
+    head = losses.ACTLossHead(
+        trm.TinyRecursiveReasoningModel_ACTV1({**fields, "batch_size": batch_size}), loss_type="stablemax_cross_entropy"
+    )
     head.load_state_dict(to_reference(ours.state_dict(), compiled=False))
     return head
 
@@ -129,9 +130,15 @@ def summary(times: dict[str, dict[str, list[float]]]) -> dict[str, object]:
     """Per implementation: runs, median and min of wall and CPU seconds; ours / reference ratios."""
     out: dict[str, object] = {}
     for name, kinds in times.items():
-        out[name] = {f"{kind}_{stat}": value for kind, runs in kinds.items() for stat, value in
-                     (("runs_s", [round(t, 3) for t in runs]), ("median_s", round(statistics.median(runs), 3)),
-                      ("min_s", round(min(runs), 3)))}
+        out[name] = {
+            f"{kind}_{stat}": value
+            for kind, runs in kinds.items()
+            for stat, value in (
+                ("runs_s", [round(t, 3) for t in runs]),
+                ("median_s", round(statistics.median(runs), 3)),
+                ("min_s", round(min(runs), 3)),
+            )
+        }
     if "reference" in times:
         for kind in ("wall", "cpu"):
             ours, ref = times["ours"][kind], times["reference"][kind]
@@ -149,8 +156,14 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def main() -> None:
@@ -160,8 +173,12 @@ def main() -> None:
     parser.add_argument("--eval-batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--puzzle-ids", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; with 1, process CPU time is a fair clock on a shared machine")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads; with 1, process CPU time is a fair clock on a shared machine",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "model_cpu.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -194,7 +211,7 @@ def main() -> None:
 
     result = {
         "what": "TRM CPU float32: train step = 1 ACT step forward+loss+backward from a fresh carry; "
-                f"eval = {config.halt_max_steps} ACT steps without gradients",
+        f"eval = {config.halt_max_steps} ACT steps without gradients",
         "config": config.to_dict(),
         "train_batch": args.train_batch,
         "eval_batch": args.eval_batch,
@@ -214,32 +231,38 @@ def main() -> None:
 
 def markdown(r: dict) -> str:
     rows = []
-    for name, key, batch in (("train step", "train_step", r["train_batch"]),
-                             (f"eval, {r['config']['halt_max_steps']} steps", "eval_forward", r["eval_batch"])):
+    for name, key, batch in (
+        ("train step", "train_step", r["train_batch"]),
+        (f"eval, {r['config']['halt_max_steps']} steps", "eval_forward", r["eval_batch"]),
+    ):
         s, ref = r[key], r[key].get("reference", {})
         for kind in ("wall", "cpu"):
-            rows.append(f"| {name} | {batch} | {kind} | {s['ours'][f'{kind}_median_s']} "
-                        f"| {ref.get(f'{kind}_median_s', '-')} | {s.get(f'ratio_{kind}_median', '-')} "
-                        f"| {s.get(f'ratio_{kind}_min', '-')} |")
+            rows.append(
+                f"| {name} | {batch} | {kind} | {s['ours'][f'{kind}_median_s']} "
+                f"| {ref.get(f'{kind}_median_s', '-')} | {s.get(f'ratio_{kind}_median', '-')} "
+                f"| {s.get(f'ratio_{kind}_min', '-')} |"
+            )
     m = r["machine"]
-    return "\n".join([
-        "# TRM model benchmark (CPU, float32)",
-        "",
-        "Paper ARC architecture: hidden 512, 8 heads, expansion 4, H_cycles 3, L_cycles 4, L_layers 2,",
-        "seq 900 + 16 puzzle positions. `python bench/bench_model.py --reference /work/ref`.",
-        "",
-        "| run | batch | clock | ours (s, median) | reference (s, median) | ratio (median) | ratio (min) |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        f"Repeats: {r['repeats']}, ours and reference alternating (A B, B A, ...). "
-        f"Machine: {m['cpu']}, {m['cores']} cores, "
-        f"torch {m['torch']} ({m['torch_threads']} threads); load average before/after "
-        f"{r['load_average_before_after']}. {r['date']}.",
-        "With one thread, process CPU time hardly depends on other processes' load; wall time does.",
-        f"Sanity checks: {json.dumps(r['checks'])}",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# TRM model benchmark (CPU, float32)",
+            "",
+            "Paper ARC architecture: hidden 512, 8 heads, expansion 4, H_cycles 3, L_cycles 4, L_layers 2,",
+            "seq 900 + 16 puzzle positions. `python bench/bench_model.py --reference /work/ref`.",
+            "",
+            "| run | batch | clock | ours (s, median) | reference (s, median) | ratio (median) | ratio (min) |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Repeats: {r['repeats']}, ours and reference alternating (A B, B A, ...). "
+            f"Machine: {m['cpu']}, {m['cores']} cores, "
+            f"torch {m['torch']} ({m['torch_threads']} threads); load average before/after "
+            f"{r['load_average_before_after']}. {r['date']}.",
+            "With one thread, process CPU time hardly depends on other processes' load; wall time does.",
+            f"Sanity checks: {json.dumps(r['checks'])}",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -46,16 +46,17 @@ def plain_largest_cell(checkpoint: Path, tasks: TaskSet, opts: SweepOptions, dep
     model, _ = load_checkpoint(checkpoint, identifiers=identifiers)
     model.eval()
     views = build_views(identifiers, tasks, opts.max_aug, opts.seed)
-    canvas = int(round(model.config.seq_len ** 0.5))
+    canvas = int(round(model.config.seq_len**0.5))
     tokens = torch.from_numpy(encode_views(views, tasks, canvas).astype(np.int32))
     ids = torch.from_numpy(views.identifier.astype(np.int32))
     view = np.repeat(np.arange(len(views)), opts.breadth)
     restart = np.tile(np.arange(opts.breadth), len(views))
     start = time.perf_counter()
     for s in range(0, len(view), opts.batch_size):
-        rows = view[s:s + opts.batch_size]
-        z_H, z_L = start_states(model, rows, restart[s:s + opts.batch_size], opts.noise, opts.seed,
-                                torch.device("cpu"))
+        rows = view[s : s + opts.batch_size]
+        z_H, z_L = start_states(
+            model, rows, restart[s : s + opts.batch_size], opts.noise, opts.seed, torch.device("cpu")
+        )
         record_rows(model, tokens[rows], ids[rows], z_H, z_L, depth, record=False)
     return time.perf_counter() - start
 
@@ -82,18 +83,30 @@ def main() -> None:
     separately = plain * float(live["nfe_per_task"].sum()) / summary["nfe_recorded_per_task"]
     h = summary["headline"]
     ratio = sweep_seconds / plain
-    result = {**stamp(), "checkpoint": str(args.checkpoint), "tasks": int(len(tasks)), "views": summary["views"],
-              "depth": summary["depth"], "breadth": summary["breadth"], "cells": summary["cells"],
-              "live_cells": len(live), "sweep_seconds": round(sweep_seconds, 2),
-              "record_seconds": round(summary["record_seconds"], 2),
-              "score_seconds": round(summary["score_seconds"], 2),
-              "largest_cell_alone_seconds": round(plain, 2), "sweep_vs_largest_cell": round(ratio, 3),
-              "goal_sweep_vs_largest_cell": 1.1, "met_sweep_vs_largest_cell": ratio <= 1.1,
-              "each_cell_separately_seconds_estimated": round(separately, 1),
-              "each_cell_separately_vs_sweep": round(separately / sweep_seconds, 1),
-              "recording_bytes_on_disk": on_disk, "predictions_bytes": summary["predictions_bytes"],
-              "headline": h, "goal_nfe_fraction": 0.5,
-              "met_nfe_fraction": bool(h and h["nfe_fraction"] is not None and h["nfe_fraction"] <= 0.5)}
+    result = {
+        **stamp(),
+        "checkpoint": str(args.checkpoint),
+        "tasks": int(len(tasks)),
+        "views": summary["views"],
+        "depth": summary["depth"],
+        "breadth": summary["breadth"],
+        "cells": summary["cells"],
+        "live_cells": len(live),
+        "sweep_seconds": round(sweep_seconds, 2),
+        "record_seconds": round(summary["record_seconds"], 2),
+        "score_seconds": round(summary["score_seconds"], 2),
+        "largest_cell_alone_seconds": round(plain, 2),
+        "sweep_vs_largest_cell": round(ratio, 3),
+        "goal_sweep_vs_largest_cell": 1.1,
+        "met_sweep_vs_largest_cell": ratio <= 1.1,
+        "each_cell_separately_seconds_estimated": round(separately, 1),
+        "each_cell_separately_vs_sweep": round(separately / sweep_seconds, 1),
+        "recording_bytes_on_disk": on_disk,
+        "predictions_bytes": summary["predictions_bytes"],
+        "headline": h,
+        "goal_nfe_fraction": 0.5,
+        "met_nfe_fraction": bool(h and h["nfe_fraction"] is not None and h["nfe_fraction"] <= 0.5),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

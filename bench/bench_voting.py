@@ -45,11 +45,20 @@ def synthesise(tasks, views: int, batch: int, seed: int):
                 guess = out.copy()
                 if rng.random() < 0.6:  # a wrong answer from a small pool, so wrong grids collide too
                     guess[rng.integers(out.shape[0]), rng.integers(out.shape[1])] = rng.integers(3)
-                rows.append((len(identifiers) - 1, task.id, i, t, encode_grid(t.apply(inp)),
-                             encode_grid(t.apply(guess)), float(rng.normal())))
+                rows.append(
+                    (
+                        len(identifiers) - 1,
+                        task.id,
+                        i,
+                        t,
+                        encode_grid(t.apply(inp)),
+                        encode_grid(t.apply(guess)),
+                        float(rng.normal()),
+                    )
+                )
     batches = []
     for start in range(0, len(rows), batch):
-        chunk = rows[start:start + batch]
+        chunk = rows[start : start + batch]
         pad = batch - len(chunk)
         ident = np.array([r[0] for r in chunk] + [0] * pad, dtype=np.int32)
         inputs = np.stack([r[4] for r in chunk] + [np.zeros(900, np.uint8)] * pad)
@@ -61,8 +70,12 @@ def synthesise(tasks, views: int, batch: int, seed: int):
 
 def view_table(rows):
     """What our engine knows before the model runs: each view's task, test index and transform."""
-    return (np.array([r[1] for r in rows]), np.array([r[2] for r in rows], np.int64),
-            np.array([r[3].tid for r in rows], np.int8), np.array([r[3].colors for r in rows], np.uint8))
+    return (
+        np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows], np.int64),
+        np.array([r[3].tid for r in rows], np.int8),
+        np.array([r[3].colors for r in rows], np.uint8),
+    )
 
 
 def ours_runner(tasks, rows, batches):
@@ -109,8 +122,9 @@ def reference_runner(ref: Path, tasks, identifiers, batches, tmp: str):
         evaluator = ARC(tmp, meta)
         start = time.perf_counter()
         for b in tensors:
-            evaluator.update_batch({k: b[k] for k in ("inputs", "puzzle_identifiers")},
-                                   {k: b[k] for k in ("preds", "q_halt_logits")})
+            evaluator.update_batch(
+                {k: b[k] for k in ("inputs", "puzzle_identifiers")}, {k: b[k] for k in ("preds", "q_halt_logits")}
+            )
         evaluator.result(tmp, rank=0, world_size=1)
         elapsed = time.perf_counter() - start
         return elapsed, json.loads(Path(tmp, "submission.json").read_text())
@@ -141,19 +155,30 @@ def main() -> None:
                 elapsed, outputs[name] = run()
                 times[name].append(elapsed)
     ours_t = times["ours"]
-    result = {"tasks": args.tasks, "views_per_task": args.views, "predictions": len(rows), "repeats": args.repeats,
-              "ours_best_s": round(min(ours_t), 3), "ours_median_s": round(float(np.median(ours_t)), 3),
-              "ours_predictions_per_s": round(len(rows) / min(ours_t)),
-              "machine": f"{platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}",
-              "threads": os.environ.get("OMP_NUM_THREADS", "default"), **stamp()}
+    result = {
+        "tasks": args.tasks,
+        "views_per_task": args.views,
+        "predictions": len(rows),
+        "repeats": args.repeats,
+        "ours_best_s": round(min(ours_t), 3),
+        "ours_median_s": round(float(np.median(ours_t)), 3),
+        "ours_predictions_per_s": round(len(rows) / min(ours_t)),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}",
+        "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+        **stamp(),
+    }
     if args.reference:
         ref_t = times["reference"]
-        ours_json = {k: [{a: grid_to_list(np.array(g)) for a, g in e.items()} for e in v]
-                     for k, v in outputs["ours"].items()}
-        result |= {"reference_best_s": round(min(ref_t), 3), "reference_median_s": round(float(np.median(ref_t)), 3),
-                   "speedup_best": round(min(ref_t) / min(ours_t), 1),
-                   "speedup_median": round(float(np.median(ref_t) / np.median(ours_t)), 1),
-                   "same_attempts": ours_json == outputs["reference"]}
+        ours_json = {
+            k: [{a: grid_to_list(np.array(g)) for a, g in e.items()} for e in v] for k, v in outputs["ours"].items()
+        }
+        result |= {
+            "reference_best_s": round(min(ref_t), 3),
+            "reference_median_s": round(float(np.median(ref_t)), 3),
+            "speedup_best": round(min(ref_t) / min(ours_t), 1),
+            "speedup_median": round(float(np.median(ref_t) / np.median(ours_t)), 1),
+            "same_attempts": ours_json == outputs["reference"],
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

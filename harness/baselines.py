@@ -76,8 +76,9 @@ def predict_views(tasks: TaskSet, predictor: Predictor, n_views: int = 8, seed: 
     return Predictions.from_rows(task_ids, index, transforms, grids)
 
 
-def _predict_task(task: Task, predictor: Predictor, view: Transform, task_ids: list, index: list,
-                  transforms: list, grids: list) -> None:
+def _predict_task(
+    task: Task, predictor: Predictor, view: Transform, task_ids: list, index: list, transforms: list, grids: list
+) -> None:
     train = [(view.apply(i), view.apply(o)) for i, o in task.train]
     for n, test_input in enumerate(task.test_inputs):
         task_ids.append(task.id)

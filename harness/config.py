@@ -21,9 +21,18 @@ SECTIONS = ("data", "model", "train", "predict")
 MAX_CANVAS = 64  # seq_len = canvas**2; ARC grids need at most 30
 MAX_NUM_AUG = 100_000  # augmentations per task; the paper uses 1,000 (876,406 identifiers, ~1.8 GB of embeddings)
 # Sizes past these are typos, not models (hidden 100,000 would ask for tens of GB before failing).
-MODEL_LIMITS = {"hidden_size": 16384, "num_heads": 256, "expansion": 64.0, "H_cycles": 256, "L_cycles": 256,
-                "H_layers": 256, "L_layers": 256, "puzzle_emb_ndim": 16384, "puzzle_emb_len": 1024,
-                "halt_max_steps": 4096}
+MODEL_LIMITS = {
+    "hidden_size": 16384,
+    "num_heads": 256,
+    "expansion": 64.0,
+    "H_cycles": 256,
+    "L_cycles": 256,
+    "H_layers": 256,
+    "L_layers": 256,
+    "puzzle_emb_ndim": 16384,
+    "puzzle_emb_len": 1024,
+    "halt_max_steps": 4096,
+}
 LOSS_TYPES = ("stablemax_cross_entropy", "softmax_cross_entropy")
 BENCHMARKS = ("arc", *KINDS)
 MAZE_NUM_AUG = (0, 7)  # mazes: none, or all 8 dihedral transforms (the reference builder's --aug)
@@ -164,17 +173,25 @@ def from_dict(raw: dict[str, Any], where: str) -> RunConfig:
     if data.benchmark != "arc":
         _check_puzzle_data(data, f"{where}: [data]")
     elif data.test_set not in [subset_name(s) for s in data.subsets]:
-        raise DataError(f"{where}: [data] test_set {data.test_set!r} is not one of the subsets "
-                        f"{[subset_name(s) for s in data.subsets]}")
+        raise DataError(
+            f"{where}: [data] test_set {data.test_set!r} is not one of the subsets "
+            f"{[subset_name(s) for s in data.subsets]}"
+        )
     elif data.max_side > data.canvas:
-        raise DataError(f"{where}: [data] max_side ({data.max_side}) must not exceed canvas ({data.canvas}): "
-                        f"a grid must fit on the canvas")
+        raise DataError(
+            f"{where}: [data] max_side ({data.max_side}) must not exceed canvas ({data.canvas}): "
+            f"a grid must fit on the canvas"
+        )
     elif data.train_set or data.eval_set or data.subsample:
-        raise DataError(f"{where}: [data] train_set, eval_set and subsample are for sudoku and maze runs; "
-                        f"an ARC run trains on its subsets")
+        raise DataError(
+            f"{where}: [data] train_set, eval_set and subsample are for sudoku and maze runs; "
+            f"an ARC run trains on its subsets"
+        )
     if train.checkpoint_every % train.log_every:
-        raise DataError(f"{where}: [train] checkpoint_every ({train.checkpoint_every}) must be a multiple of log_every "
-                        f"({train.log_every}), so that a resumed run logs the same windows")
+        raise DataError(
+            f"{where}: [train] checkpoint_every ({train.checkpoint_every}) must be a multiple of log_every "
+            f"({train.log_every}), so that a resumed run logs the same windows"
+        )
     return RunConfig(data, model, train, predict)
 
 
@@ -187,8 +204,10 @@ def _check_puzzle_data(data: DataConfig, where: str) -> None:
     if data.benchmark == "maze" and data.canvas < 5:
         raise DataError(f"{where}: canvas = {data.canvas} is the maze's side; at least 5")
     if data.benchmark == "maze" and data.num_aug not in MAZE_NUM_AUG:
-        raise DataError(f"{where}: num_aug = {data.num_aug}: a maze run takes 0 (no augmentation, the reference "
-                        f"builder's default) or 7 (all 8 dihedral transforms, its --aug)")
+        raise DataError(
+            f"{where}: num_aug = {data.num_aug}: a maze run takes 0 (no augmentation, the reference "
+            f"builder's default) or 7 (all 8 dihedral transforms, its --aug)"
+        )
 
 
 def puzzle_vocab(data: DataConfig) -> dict[str, int]:
@@ -223,8 +242,7 @@ def _model_section(values: Any, data: DataConfig, where: str) -> dict[str, Any]:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > limit:
             raise DataError(f"{where}: {key} = {value!r} is out of range (at most {limit})")
     try:
-        config_class.from_dict({**fields, "num_puzzle_identifiers": 1, "seq_len": data.canvas ** 2,
-                                **puzzle_vocab(data)})
+        config_class.from_dict({**fields, "num_puzzle_identifiers": 1, "seq_len": data.canvas**2, **puzzle_vocab(data)})
     except (TypeError, ValueError) as exc:
         raise DataError(f"{where}: {exc}") from None
     return model

@@ -52,24 +52,31 @@ def _train(cfg: RunConfig, train_dir: Path, on_metrics: Callable[[dict, int], No
     done = checkpoint_dirs(train_dir)
     saved = train_dir / rundir.TRAIN_CONFIG
     if done and saved.exists() and load_config(saved).to_toml() != cfg.to_toml():
-        raise DataError(f"{train_dir}: holds a training run of another config; rerun with --fresh to retrain, "
-                        f"or choose another --out")
+        raise DataError(
+            f"{train_dir}: holds a training run of another config; rerun with --fresh to retrain, "
+            f"or choose another --out"
+        )
     finished = bool(done) and saved.exists() and done[-1][0] >= (cfg.train.max_steps or 0)
     if not finished:
         train(None if done else cfg, train_dir, resume=bool(done), on_metrics=on_metrics)
     return checkpoint_dirs(train_dir)[-1][1]
 
 
-def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_demo(
+    cfg: RunConfig,
+    out: Path,
+    on_metrics: Callable[[dict, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Train (or reuse), evaluate with voting, and compare with one view and with copy-input."""
     start = time.perf_counter()
     checkpoint = _train(cfg, out / "train", on_metrics)
     train_seconds = time.perf_counter() - start
 
     # The held-out tasks, saved so that the run's score.json names a set anyone can reload.
-    tasks = load_tasks(save_kaggle(load_subset(cfg.data.subsets[0], cfg.data.max_side),
-                                   out / "tasks" / "demo_challenges.json"))
+    tasks = load_tasks(
+        save_kaggle(load_subset(cfg.data.subsets[0], cfg.data.max_side), out / "tasks" / "demo_challenges.json")
+    )
     truth = tasks.solutions()
     engine = cfg.predict
     summary = run_evaluate(checkpoint, tasks, out / "voted", engine, device=torch.device("cpu"), progress=progress)
@@ -80,8 +87,9 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     for name, bar in bars.items():
         write_jsonl(bar, out / name / rundir.PREDICTIONS_JSONL)
         write_json(out / name / rundir.SCORE, vote_to_submission(bar, tasks, out / name / rundir.SUBMISSION), indent=2)
-    report = write_report(build_report([out / "voted", *(out / name for name in bars)], published=False),
-                          out / "report")
+    report = write_report(
+        build_report([out / "voted", *(out / name for name in bars)], published=False), out / "report"
+    )
     result = {
         "tasks": len(tasks),
         "test_outputs": sum(len(v) for v in truth.values()),
@@ -103,8 +111,12 @@ def run_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] 
     return result
 
 
-def run_sudoku_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int], None] | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_sudoku_demo(
+    cfg: RunConfig,
+    out: Path,
+    on_metrics: Callable[[dict, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Train a small TRM-MLP on generated Sudoku (or reuse / resume it), then score the held-out puzzles
     after every ACT step (depth/, --record-steps) and with q-halting (q-halt/), and report both."""
     start = time.perf_counter()
@@ -112,11 +124,22 @@ def run_sudoku_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int],
     train_seconds = time.perf_counter() - start
     puzzles = load_puzzles(cfg.data.eval_set)
     cpu = torch.device("cpu")
-    depth = run_puzzle_evaluate(checkpoint, puzzles, out / "depth",
-                                replace(cfg.predict, halt="fixed", record_steps=True), cpu, progress=progress)
-    q_halt = run_puzzle_evaluate(checkpoint, puzzles, out / "q-halt",
-                                 replace(cfg.predict, halt="q", threshold=0.0, record_steps=False), cpu,
-                                 progress=progress)
+    depth = run_puzzle_evaluate(
+        checkpoint,
+        puzzles,
+        out / "depth",
+        replace(cfg.predict, halt="fixed", record_steps=True),
+        cpu,
+        progress=progress,
+    )
+    q_halt = run_puzzle_evaluate(
+        checkpoint,
+        puzzles,
+        out / "q-halt",
+        replace(cfg.predict, halt="q", threshold=0.0, record_steps=False),
+        cpu,
+        progress=progress,
+    )
     assert depth is not None and q_halt is not None  # a single process is rank 0
     report = write_report(build_report([out / "depth", out / "q-halt"], published=False), out / "report")
     result = {
@@ -131,8 +154,11 @@ def run_sudoku_demo(cfg: RunConfig, out: Path, on_metrics: Callable[[dict, int],
         "exact_by_step": depth["exact_by_step"],
         "exact_ci95": depth["exact_ci95"],
         "fill_accuracy": depth["fill_accuracy"],
-        "q_halt": {"exact_accuracy": q_halt["exact_accuracy"], "mean_steps": q_halt.get("mean_steps", 0.0),
-                   "exact_ci95": q_halt["exact_ci95"]},
+        "q_halt": {
+            "exact_accuracy": q_halt["exact_accuracy"],
+            "mean_steps": q_halt.get("mean_steps", 0.0),
+            "exact_ci95": q_halt["exact_ci95"],
+        },
         "report": str(report["html"]),
         "checkpoint": str(checkpoint),
     }

@@ -18,6 +18,18 @@ from models.loss import act_loss
 from models.trm import TRM
 
 __all__ = [
-    "FAMILIES", "HRM", "TRM", "ACTModel", "Carry", "HRMConfig", "ModelConfig", "ModelFamily", "TRMConfig",
-    "act_loss", "config_from_reference", "family_for_arch", "family_of", "family_of_reference",
+    "FAMILIES",
+    "HRM",
+    "TRM",
+    "ACTModel",
+    "Carry",
+    "HRMConfig",
+    "ModelConfig",
+    "ModelFamily",
+    "TRMConfig",
+    "act_loss",
+    "config_from_reference",
+    "family_for_arch",
+    "family_of",
+    "family_of_reference",
 ]

@@ -107,16 +107,39 @@ class TRMConfig(_ConfigMixin):
     """
 
     _REFERENCE_REQUIRED: ClassVar[tuple[str, ...]] = (
-        "seq_len", "num_puzzle_identifiers", "vocab_size", "H_cycles", "L_cycles", "L_layers",
-        "hidden_size", "expansion", "num_heads", "pos_encodings", "halt_max_steps", "halt_exploration_prob",
+        "seq_len",
+        "num_puzzle_identifiers",
+        "vocab_size",
+        "H_cycles",
+        "L_cycles",
+        "L_layers",
+        "hidden_size",
+        "expansion",
+        "num_heads",
+        "pos_encodings",
+        "halt_max_steps",
+        "halt_exploration_prob",
     )
     _REFERENCE_DEFAULTS: ClassVar[dict[str, Any]] = {
-        "H_layers": 0, "puzzle_emb_ndim": 0, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-        "forward_dtype": "bfloat16", "mlp_t": False, "puzzle_emb_len": 16, "no_ACT_continue": True,
+        "H_layers": 0,
+        "puzzle_emb_ndim": 0,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        "forward_dtype": "bfloat16",
+        "mlp_t": False,
+        "puzzle_emb_len": 16,
+        "no_ACT_continue": True,
     }
     _POSITIVE: ClassVar[tuple[str, ...]] = (
-        "num_puzzle_identifiers", "vocab_size", "seq_len", "hidden_size", "num_heads",
-        "H_cycles", "L_cycles", "L_layers", "halt_max_steps",
+        "num_puzzle_identifiers",
+        "vocab_size",
+        "seq_len",
+        "hidden_size",
+        "num_heads",
+        "H_cycles",
+        "L_cycles",
+        "L_layers",
+        "halt_max_steps",
     )
 
     num_puzzle_identifiers: int = 1
@@ -151,7 +174,8 @@ class TRMConfig(_ConfigMixin):
         if self.puzzle_emb_ndim > self.puzzle_positions * self.hidden_size:
             raise ValueError(
                 f"puzzle_emb_ndim {self.puzzle_emb_ndim} does not fit in {self.puzzle_positions} positions"
-                f" of hidden_size {self.hidden_size}")
+                f" of hidden_size {self.hidden_size}"
+            )
         self._check_halting()
 
     @property
@@ -172,16 +196,38 @@ class HRMConfig(_ConfigMixin):
     """
 
     _REFERENCE_REQUIRED: ClassVar[tuple[str, ...]] = (
-        "seq_len", "num_puzzle_identifiers", "vocab_size", "H_cycles", "L_cycles", "H_layers", "L_layers",
-        "hidden_size", "expansion", "num_heads", "pos_encodings", "halt_max_steps", "halt_exploration_prob",
+        "seq_len",
+        "num_puzzle_identifiers",
+        "vocab_size",
+        "H_cycles",
+        "L_cycles",
+        "H_layers",
+        "L_layers",
+        "hidden_size",
+        "expansion",
+        "num_heads",
+        "pos_encodings",
+        "halt_max_steps",
+        "halt_exploration_prob",
     )
     _REFERENCE_DEFAULTS: ClassVar[dict[str, Any]] = {
-        "puzzle_emb_ndim": 0, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "forward_dtype": "bfloat16",
+        "puzzle_emb_ndim": 0,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        "forward_dtype": "bfloat16",
         "mlp_t": False,
     }
     _POSITIVE: ClassVar[tuple[str, ...]] = (
-        "num_puzzle_identifiers", "vocab_size", "seq_len", "hidden_size", "num_heads",
-        "H_cycles", "L_cycles", "H_layers", "L_layers", "halt_max_steps",
+        "num_puzzle_identifiers",
+        "vocab_size",
+        "seq_len",
+        "hidden_size",
+        "num_heads",
+        "H_cycles",
+        "L_cycles",
+        "H_layers",
+        "L_layers",
+        "halt_max_steps",
     )
     # Fixed in the reference HRM, read by the shared blocks and ACT wrapper (not fields: not configurable).
     causal: ClassVar[bool] = False

@@ -198,8 +198,9 @@ class ACTModel(nn.Module):
         z_H = torch.where(restart.view(-1, 1, 1), self.inner.H_init, carry.z_H)
         z_L = torch.where(restart.view(-1, 1, 1), self.inner.L_init, carry.z_L)
         steps = torch.where(restart, 0, carry.steps)
-        data = {k: torch.where(restart.view(-1, *(1,) * (batch[k].ndim - 1)), batch[k], v)
-                for k, v in carry.data.items()}
+        data = {
+            k: torch.where(restart.view(-1, *(1,) * (batch[k].ndim - 1)), batch[k], v) for k, v in carry.data.items()
+        }
 
         z_H, z_L, logits, q_halt, q_continue = self.inner(z_H, z_L, data["inputs"], data["puzzle_identifiers"])
         outputs = {"logits": logits, "q_halt_logits": q_halt, "q_continue_logits": q_continue}
@@ -216,10 +217,10 @@ class ACTModel(nn.Module):
                 halted = halted & (steps >= min_steps)
                 if self.learns_q_continue:
                     # Bootstrapped Q target from the next step's prediction (no replay buffer).
-                    _, _, _, next_halt, next_continue = self.inner(
-                        z_H, z_L, data["inputs"], data["puzzle_identifiers"])
+                    _, _, _, next_halt, next_continue = self.inner(z_H, z_L, data["inputs"], data["puzzle_identifiers"])
                     outputs["target_q_continue"] = torch.sigmoid(
-                        torch.where(last, next_halt, torch.maximum(next_halt, next_continue)))
+                        torch.where(last, next_halt, torch.maximum(next_halt, next_continue))
+                    )
         return Carry(z_H, z_L, steps, halted, data), outputs
 
     @torch.inference_mode()

@@ -45,8 +45,9 @@ def _hrm_nfe(config: HRMConfig) -> int:
 FAMILIES: dict[str, ModelFamily] = {
     "trm": ModelFamily("trm", TRMConfig, TRM, _trm_nfe, "TinyRecursiveReasoningModel", ("recursive_reasoning.trm",)),
     # HRM as the TRM reference code carries it, and as sapientinc/HRM (its origin) names it.
-    "hrm": ModelFamily("hrm", HRMConfig, HRM, _hrm_nfe, "HierarchicalReasoningModel",
-                       ("recursive_reasoning.hrm", "hrm.hrm_act_v1")),
+    "hrm": ModelFamily(
+        "hrm", HRMConfig, HRM, _hrm_nfe, "HierarchicalReasoningModel", ("recursive_reasoning.hrm", "hrm.hrm_act_v1")
+    ),
 }
 
 

@@ -103,7 +103,8 @@ class Attention(nn.Module):
             qk = rotary(qk)  # query and key rotate together: one pass instead of two
         q, k = qk.chunk(2, dim=2)
         out = F.scaled_dot_product_attention(
-            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=self.causal)
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=self.causal
+        )
         return self.o_proj(out.transpose(1, 2).reshape(batch, seq, -1))
 
 

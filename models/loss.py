@@ -38,8 +38,9 @@ def softmax_cross_entropy(
     labels = labels.long()
     if valid is not None:
         labels = torch.where(valid, labels, IGNORE_LABEL)
-    flat = F.cross_entropy(logits.to(torch.float32).flatten(0, -2), labels.flatten(),
-                           ignore_index=IGNORE_LABEL, reduction="none")
+    flat = F.cross_entropy(
+        logits.to(torch.float32).flatten(0, -2), labels.flatten(), ignore_index=IGNORE_LABEL, reduction="none"
+    )
     return flat.view(labels.shape)
 
 
@@ -87,7 +88,8 @@ def act_loss(
     q_loss = q_halt_loss
     if "target_q_continue" in outputs:
         q_continue_loss = F.binary_cross_entropy_with_logits(
-            outputs["q_continue_logits"], outputs["target_q_continue"], reduction="sum")
+            outputs["q_continue_logits"], outputs["target_q_continue"], reduction="sum"
+        )
         metrics["q_continue_loss"] = q_continue_loss.detach()
         q_loss = q_halt_loss + q_continue_loss
     return lm_loss + 0.5 * q_loss, metrics

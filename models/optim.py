@@ -19,8 +19,13 @@ import torch
 
 
 class AdamATan2(torch.optim.Optimizer):
-    def __init__(self, params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]], lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.95),
-                 weight_decay: float = 0.1) -> None:
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
+        lr: float = 1e-4,
+        betas: tuple[float, float] = (0.9, 0.95),
+        weight_decay: float = 0.1,
+    ) -> None:
         if lr < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"invalid AdamATan2 settings lr={lr} betas={betas} weight_decay={weight_decay}")
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
@@ -44,15 +49,16 @@ class AdamATan2(torch.optim.Optimizer):
                 p.mul_(1 - lr * wd)
                 m.lerp_(g, 1 - beta1)
                 v.lerp_(g.square(), 1 - beta2)
-                step_size = lr / (1 - beta1 ** t)
-                denominator = v.sqrt() / (1 - beta2 ** t) ** 0.5
+                step_size = lr / (1 - beta1**t)
+                denominator = v.sqrt() / (1 - beta2**t) ** 0.5
                 p.add_(torch.atan2(m, denominator), alpha=-step_size)
         return None
 
 
 @torch.no_grad()
-def sign_sgd_rows_(weights: torch.Tensor, ids: torch.Tensor, grads: torch.Tensor, lr: float,
-                   weight_decay: float) -> None:
+def sign_sgd_rows_(
+    weights: torch.Tensor, ids: torch.Tensor, grads: torch.Tensor, lr: float, weight_decay: float
+) -> None:
     """Update `weights[ids]` in place from per-lookup gradients (ids may repeat: they are summed)."""
     unique, inverse = ids.long().unique(return_inverse=True)
     summed = torch.zeros((len(unique), grads.shape[-1]), dtype=grads.dtype, device=grads.device)

@@ -39,8 +39,11 @@ def from_reference(state_dict: dict[str, torch.Tensor], config: ModelConfig) -> 
         else:
             renamed[name] = value
     missing = [f"{COMPILED_PREFIX}{LOSS_HEAD_PREFIX}{k}" for k in expected if k not in renamed]
-    wrong = [f"{k}: {tuple(v.shape)}, expected {tuple(expected[k].shape)}"
-             for k, v in renamed.items() if v.shape != expected[k].shape]
+    wrong = [
+        f"{k}: {tuple(v.shape)}, expected {tuple(expected[k].shape)}"
+        for k, v in renamed.items()
+        if v.shape != expected[k].shape
+    ]
     problems = []
     if missing:
         problems.append(f"missing keys: {_listing(missing)}")

@@ -90,7 +90,7 @@ def score_submission(
         missing = not isinstance(entries, list)
         solved = 0
         for i, target in enumerate(outputs):
-            if missing or i >= len(entries) or not isinstance(entries[i], dict):
+            if not isinstance(entries, list) or i >= len(entries) or not isinstance(entries[i], dict):
                 continue
             solved += any(_attempt_matches(entries[i].get(k), target) for k in ATTEMPT_KEYS)
         rows.append((task_id, len(outputs), solved, solved / len(outputs), missing))

@@ -24,9 +24,7 @@ class Submission:
     fallbacks: list[tuple[str, int]] = field(default_factory=list)  # (task, test index) with no prediction
 
 
-def build_submission(
-    tasks: TaskSet, attempts: dict[tuple[str, int], list[np.ndarray]]
-) -> Submission:
+def build_submission(tasks: TaskSet, attempts: dict[tuple[str, int], list[np.ndarray]]) -> Submission:
     """One entry per test input of every task, in order; where no prediction exists both attempts
     are a copy of the test input (a valid, occasionally right guess) and the pair is recorded."""
     entries, fallbacks = {}, []
@@ -52,7 +50,5 @@ def read_submission(path: str | Path) -> dict[str, Any]:
     """Load a submission file as raw JSON (validation reports what is wrong inside it)."""
     raw = read_json(Path(path))
     if not isinstance(raw, dict):
-        raise DataError(f"{path}: a submission must be a JSON object {{task_id: [...]}}, "
-                        f"got {type(raw).__name__}")
+        raise DataError(f"{path}: a submission must be a JSON object {{task_id: [...]}}, got {type(raw).__name__}")
     return raw
-

@@ -24,16 +24,20 @@ def validate_submission(
             continue
         entries = raw[task_id]
         if not isinstance(entries, list):
-            problems.append(f"{source}: task {task_id}: expected a list of {expected} entries, "
-                            f"got {type(entries).__name__}")
+            problems.append(
+                f"{source}: task {task_id}: expected a list of {expected} entries, got {type(entries).__name__}"
+            )
             continue
         if len(entries) != expected:
-            problems.append(f"{source}: task {task_id}: {len(entries)} entries, expected {expected} "
-                            f"(one per test input)")
+            problems.append(
+                f"{source}: task {task_id}: {len(entries)} entries, expected {expected} (one per test input)"
+            )
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict):
-                problems.append(f"{source}: task {task_id}: entry {i}: expected an object with "
-                                f"attempt_1 and attempt_2, got {type(entry).__name__}")
+                problems.append(
+                    f"{source}: task {task_id}: entry {i}: expected an object with "
+                    f"attempt_1 and attempt_2, got {type(entry).__name__}"
+                )
                 continue
             for key in ATTEMPT_KEYS:
                 if key not in entry:

@@ -40,8 +40,9 @@ def shared() -> Path:
 def kaggle_files(tmp_path: Path) -> Path:
     """A two-task Kaggle challenges file with its solutions file beside it."""
     tasks = {"aaaa0001": make_task(), "bbbb0002": make_task()}
-    challenges = {k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]}
-                  for k, v in tasks.items()}
+    challenges = {
+        k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]} for k, v in tasks.items()
+    }
     solutions = {k: [t["output"] for t in v["test"]] for k, v in tasks.items()}
     path = tmp_path / "arc-agi_mini_challenges.json"
     path.write_text(json.dumps(challenges))

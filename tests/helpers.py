@@ -105,6 +105,7 @@ def assert_loss_and_gradients_match(model, loss, expected: dict) -> None:
         assert scale > 0, name
         assert (ours - ref).abs().max().item() <= 1e-4 * scale, name
 
+
 # A tiny Sudoku run: 64 of the generated 6x6 training puzzles with 10 augmentations each, a TRM-MLP of hidden size 32.
 TINY_SUDOKU = """
 [data]
@@ -149,12 +150,23 @@ def write_reference_split(puzzles, folder: Path, group_size: int = 1) -> Path:
     """A split as the reference builders write it (tokens = cells + 1), each group `group_size` puzzles."""
     folder.mkdir(parents=True)
     n = len(puzzles)
-    arrays = {"inputs": puzzles.questions + 1, "labels": puzzles.answers + 1, "puzzle_indices": np.arange(n + 1),
-              "group_indices": np.arange(0, n + 1, group_size), "puzzle_identifiers": np.zeros(n, np.int32)}
+    arrays = {
+        "inputs": puzzles.questions + 1,
+        "labels": puzzles.answers + 1,
+        "puzzle_indices": np.arange(n + 1),
+        "group_indices": np.arange(0, n + 1, group_size),
+        "puzzle_identifiers": np.zeros(n, np.int32),
+    }
     for key, value in arrays.items():
         np.save(folder / f"all__{key}.npy", value)
     vocab = 6 if puzzles.kind == "maze" else puzzles.side + 2  # PAD + every cell value, as the builders write
-    meta = {"seq_len": puzzles.side ** 2, "vocab_size": vocab, "pad_id": 0, "ignore_label_id": 0,
-            "blank_identifier_id": 0, "num_puzzle_identifiers": 1}
+    meta = {
+        "seq_len": puzzles.side**2,
+        "vocab_size": vocab,
+        "pad_id": 0,
+        "ignore_label_id": 0,
+        "blank_identifier_id": 0,
+        "num_puzzle_identifiers": 1,
+    }
     (folder / "dataset.json").write_text(json.dumps(meta))
     return folder

@@ -7,7 +7,8 @@ from hypothesis.extra.numpy import arrays
 from augment import DIHEDRAL_INVERSE, IDENTITY, Transform, dihedral, format_name, inverse_dihedral, parse_name
 
 grids = st.tuples(st.integers(1, 30), st.integers(1, 30)).flatmap(
-    lambda shape: arrays(np.uint8, shape, elements=st.integers(0, 9)))
+    lambda shape: arrays(np.uint8, shape, elements=st.integers(0, 9))
+)
 transforms = st.builds(
     lambda tid, perm: Transform(tid, (0, *perm)),
     st.integers(0, 7),
@@ -17,8 +18,16 @@ transforms = st.builds(
 
 def test_dihedral_ids_match_the_reference_numbering():
     g = np.arange(6).reshape(2, 3)
-    expected = [g, np.rot90(g, 1), np.rot90(g, 2), np.rot90(g, 3), np.fliplr(g), np.flipud(g), g.T,
-                np.fliplr(np.rot90(g, 1))]
+    expected = [
+        g,
+        np.rot90(g, 1),
+        np.rot90(g, 2),
+        np.rot90(g, 3),
+        np.fliplr(g),
+        np.flipud(g),
+        g.T,
+        np.fliplr(np.rot90(g, 1)),
+    ]
     for tid, want in enumerate(expected):
         np.testing.assert_array_equal(dihedral(g, tid), want)
     assert DIHEDRAL_INVERSE == (0, 3, 2, 1, 4, 5, 6, 7)
@@ -64,8 +73,9 @@ def test_reference_name_example():
     assert parse_name("abc123") == ("abc123", IDENTITY)
 
 
-@pytest.mark.parametrize("bad", ["t9|||0123456789", "x3|||0123456789", "t3|||1023456789", "t3|||012345678",
-                                 "t3|||0113456789", "t3"])
+@pytest.mark.parametrize(
+    "bad", ["t9|||0123456789", "x3|||0123456789", "t3|||1023456789", "t3|||012345678", "t3|||0113456789", "t3"]
+)
 def test_bad_suffixes_are_rejected(bad):
     with pytest.raises(ValueError):
         Transform.from_suffix(bad)

@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback")
 def test_gpu_check_runs_on_cpu_and_says_no_gpu(tmp_path):
     out = tmp_path / "gpu.json"
-    done = subprocess.run(["bash", str(ROOT / "bench" / "gpu.sh"), "--out", str(out)], capture_output=True,
-                          text=True, timeout=300, env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        ["bash", str(ROOT / "bench" / "gpu.sh"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     assert "no GPU found" in done.stdout
     result = json.loads(out.read_text())

@@ -25,11 +25,22 @@ from harness.infer.checkpoints import (
 from models import TRM, TRMConfig
 from models.reference import to_reference
 
-CONFIG = TRMConfig(num_puzzle_identifiers=4, vocab_size=12, seq_len=12, hidden_size=16, num_heads=2,
-                   H_cycles=2, L_cycles=1, L_layers=1, puzzle_emb_ndim=16, puzzle_emb_len=1,
-                   halt_max_steps=2, halt_exploration_prob=0.0, forward_dtype="float32")
+CONFIG = TRMConfig(
+    num_puzzle_identifiers=4,
+    vocab_size=12,
+    seq_len=12,
+    hidden_size=16,
+    num_heads=2,
+    H_cycles=2,
+    L_cycles=1,
+    L_layers=1,
+    puzzle_emb_ndim=16,
+    puzzle_emb_len=1,
+    halt_max_steps=2,
+    halt_exploration_prob=0.0,
+    forward_dtype="float32",
+)
 IDENTIFIERS = ["<blank>", "007bbfc7", "007bbfc7|||t3|||0123456789", "00d62c1b|||t5|||0987654321"]
-
 
 
 @pytest.fixture
@@ -58,8 +69,12 @@ class CodeCarrier:
 def write_reference(tmp_path: Path, model: TRM, name: str = "step_42") -> tuple[Path, Path]:
     ref = tmp_path / name
     torch.save(to_reference(model.state_dict()), ref)
-    config = {**model.config.to_dict(), "arch": "TinyRecursiveReasoningModel_ACTV1", "batch_size": 768,
-              "loss_type": "stablemax_cross_entropy"}
+    config = {
+        **model.config.to_dict(),
+        "arch": "TinyRecursiveReasoningModel_ACTV1",
+        "batch_size": 768,
+        "loss_type": "stablemax_cross_entropy",
+    }
     del config["causal"]
     (tmp_path / "config.json").write_text(json.dumps(config))
     return ref, tmp_path / "config.json"
@@ -80,8 +95,7 @@ def test_layout_hash_is_that_of_the_reference_identifiers_file(tmp_path):
     path = tmp_path / "identifiers.json"
     with open(path, "w") as fh:
         json.dump(IDENTIFIERS, fh)  # as the reference's dataset builder writes it
-    assert identifiers_layout(IDENTIFIERS) == {
-        "count": 4, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert identifiers_layout(IDENTIFIERS) == {"count": 4, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def test_wrong_layout_is_refused(tmp_path, model):

@@ -39,8 +39,9 @@ def test_datasets_json():
 def test_score_perfect_submission_on_builtin_set(tmp_path):
     tasks = load_tasks("arc-agi-2/evaluation")
     sub = tmp_path / "submission.json"
-    write_submission(build_submission(tasks, {(t.id, i): [o] for t in tasks for i, o in
-                                              enumerate(t.test_outputs)}), sub)
+    write_submission(
+        build_submission(tasks, {(t.id, i): [o] for t in tasks for i, o in enumerate(t.test_outputs)}), sub
+    )
     result = run("score", sub, "--against", "arc-agi-2/evaluation", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
@@ -71,8 +72,15 @@ def test_vote_end_to_end_from_jsonl(kaggle_files, tmp_path):
         for i, out in enumerate(task.test_outputs):
             for _ in range(3):
                 t = random_transform(rng)
-                lines.append({"task_id": task.id, "test_index": i, "aug": t.suffix,
-                              "grid": grid_to_list(t.apply(out)), "q_halt_logit": 0.3})
+                lines.append(
+                    {
+                        "task_id": task.id,
+                        "test_index": i,
+                        "aug": t.suffix,
+                        "grid": grid_to_list(t.apply(out)),
+                        "q_halt_logit": 0.3,
+                    }
+                )
             lines.append({"task_id": task.id, "test_index": i, "aug": None, "grid": [[0]]})
     preds = tmp_path / "preds.jsonl"
     preds.write_text("\n".join(json.dumps(x) for x in lines))
@@ -122,7 +130,7 @@ BAD_PREDICTIONS = {
     "grid": ('{"task_id": "aaaa0001", "test_index": 0, "grid": [[1, 2], [3]]}', "grid: ragged grid"),
     "no grid": ('{"task_id": "aaaa0001", "test_index": 0}', "grid missing"),
     "q": ('{"task_id": "aaaa0001", "test_index": 0, "grid": [[1]], "q_halt_logit": "high"}', "q_halt_logit"),
-    "list": ('[1, 2]', "expected a JSON object"),
+    "list": ("[1, 2]", "expected a JSON object"),
 }
 
 
@@ -145,8 +153,10 @@ def test_bad_submissions_and_sets(kaggle_files, tmp_path):
     assert "task bbbb0002: missing" in result.output
     last = one_line_error(run("score", sub, "--against", kaggle_files), 1)
     assert "--allow-invalid" in last
-    assert json.loads(run("score", sub, "--against", kaggle_files, "--allow-invalid", "--json").output)[
-        "tasks_missing"] == 1
+    assert (
+        json.loads(run("score", sub, "--against", kaggle_files, "--allow-invalid", "--json").output)["tasks_missing"]
+        == 1
+    )
     sub.write_text("[1, 2")
     assert "malformed JSON" in one_line_error(run("score", sub, "--against", kaggle_files), 1)
     sub.write_text("[]")
@@ -165,7 +175,10 @@ def test_challenges_without_solutions_cannot_be_scored(kaggle_files, tmp_path):
 
 
 def test_real_binary_prints_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "score", tmp_path / "x.json", "--against",
-                           "arc-agi-1/evaluation"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "score", tmp_path / "x.json", "--against", "arc-agi-1/evaluation"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("Error:") and len(proc.stderr.strip().splitlines()) == 1

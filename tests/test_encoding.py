@@ -6,7 +6,8 @@ from hypothesis.extra.numpy import arrays
 from harness.data.encoding import EOS, PAD, decode, decode_grid, decode_shapes, encode_grid
 
 grids = st.tuples(st.integers(1, 30), st.integers(1, 30)).flatmap(
-    lambda shape: arrays(np.uint8, shape, elements=st.integers(0, 9)))
+    lambda shape: arrays(np.uint8, shape, elements=st.integers(0, 9))
+)
 
 
 def test_encoding_layout_matches_the_reference_description():
@@ -31,7 +32,7 @@ def test_batch_decode_flat_layout(batch):
     shapes, offsets, flat = decode(tokens)
     for g, shape, off in zip(batch, shapes, offsets):
         assert tuple(shape) == g.shape
-        np.testing.assert_array_equal(flat[off:off + g.size].reshape(g.shape), g)
+        np.testing.assert_array_equal(flat[off : off + g.size].reshape(g.shape), g)
 
 
 def naive_crop(tokens):

@@ -24,9 +24,19 @@ CANVAS = 4
 
 def tiny_model(n_ids: int, seed: int = 0) -> TRM:
     torch.manual_seed(seed)
-    config = TRMConfig(num_puzzle_identifiers=n_ids, seq_len=CANVAS * CANVAS, hidden_size=32, num_heads=2,
-                       H_cycles=2, L_cycles=2, L_layers=1, puzzle_emb_ndim=32, puzzle_emb_len=1,
-                       halt_max_steps=4, forward_dtype="float32")
+    config = TRMConfig(
+        num_puzzle_identifiers=n_ids,
+        seq_len=CANVAS * CANVAS,
+        hidden_size=32,
+        num_heads=2,
+        H_cycles=2,
+        L_cycles=2,
+        L_layers=1,
+        puzzle_emb_ndim=32,
+        puzzle_emb_len=1,
+        halt_max_steps=4,
+        forward_dtype="float32",
+    )
     model = TRM(config)
     with torch.no_grad():  # random, non-zero puzzle embeddings and a q head that sometimes halts
         model.inner.puzzle_emb.weights.normal_()
@@ -62,10 +72,15 @@ def test_fixed_schedule_equals_model_evaluate(setup):
     tasks, identifiers, model, _ = setup
     views = build_views(identifiers, tasks)
     tokens = encode_views(views, tasks, CANVAS)
-    result = run_chunk(model, tokens, views.identifier, EngineConfig(batch_size=5, record_steps=True),
-                       torch.device("cpu"))
-    steps = model.evaluate({"inputs": torch.from_numpy(tokens.astype(np.int32)),
-                            "puzzle_identifiers": torch.from_numpy(views.identifier.astype(np.int32))})
+    result = run_chunk(
+        model, tokens, views.identifier, EngineConfig(batch_size=5, record_steps=True), torch.device("cpu")
+    )
+    steps = model.evaluate(
+        {
+            "inputs": torch.from_numpy(tokens.astype(np.int32)),
+            "puzzle_identifiers": torch.from_numpy(views.identifier.astype(np.int32)),
+        }
+    )
     np.testing.assert_array_equal(result.preds, steps[-1]["preds"].numpy())
     np.testing.assert_allclose(result.q_halt, steps[-1]["q_halt_logits"].double().numpy(), atol=1e-5)
     for s, out in enumerate(steps):
@@ -82,8 +97,9 @@ def test_continuous_batching_halts_early_and_matches_per_view_runs(setup):
     assert result.steps.min() >= 1 and result.steps.max() <= 4
     assert 0 < (result.steps < 4).sum()  # some views stop early, others run to the cap
     # Each view alone, stepped until its own stopping rule, gives the same answer: batching is invisible.
-    fixed = [run_chunk(model, tokens, views.identifier, EngineConfig(batch_size=24, steps=k), device)
-             for k in range(1, 5)]
+    fixed = [
+        run_chunk(model, tokens, views.identifier, EngineConfig(batch_size=24, steps=k), device) for k in range(1, 5)
+    ]
     for v in range(len(views)):
         k = int(result.steps[v])
         np.testing.assert_array_equal(result.preds[v], fixed[k - 1].preds[v])
@@ -116,8 +132,9 @@ def test_predict_resumes_from_chunks(setup, tmp_path):
 def test_evaluate_end_to_end(setup, tmp_path, kaggle_files):
     _, _, _, ckpt = setup
     run = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["evaluate", str(ckpt), "--tasks", str(kaggle_files), "--batch-size", "7",
-                                      "--halt", "q", "-o", str(run)])
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(ckpt), "--tasks", str(kaggle_files), "--batch-size", "7", "--halt", "q", "-o", str(run)]
+    )
     assert result.exit_code == 0, result.output
     score = json.loads((run / "score.json").read_text())
     meta = json.loads((run / "run.json").read_text())
@@ -132,11 +149,23 @@ def test_evaluate_end_to_end(setup, tmp_path, kaggle_files):
 @pytest.mark.e2e
 def test_evaluate_refuses_tasks_outside_the_layout(setup, tmp_path):
     _, _, _, ckpt = setup
-    result = CliRunner().invoke(cli, ["evaluate", str(ckpt), "--tasks", "arc-agi-2/evaluation", "-o",
-                                      str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(ckpt), "--tasks", "arc-agi-2/evaluation", "-o", str(tmp_path / "r")]
+    )
     assert result.exit_code == 1 and "can only predict tasks it was trained on" in result.output
     other = tmp_path / "ids.json"
     other.write_text(json.dumps(["<blank>"] + ["x"] * 12))
-    result = CliRunner().invoke(cli, ["evaluate", str(ckpt), "--tasks", "arc-agi-2/evaluation", "--identifiers",
-                                      str(other), "-o", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            str(ckpt),
+            "--tasks",
+            "arc-agi-2/evaluation",
+            "--identifiers",
+            str(other),
+            "-o",
+            str(tmp_path / "r"),
+        ],
+    )
     assert result.exit_code == 1 and "not the layout of this checkpoint" in result.output

@@ -71,21 +71,31 @@ def files(tmp_path_factory) -> dict[str, Path]:
     """A two-task Kaggle pair, a valid predictions file and submission for it, and the tiny training config."""
     root = tmp_path_factory.mktemp("files")
     tasks = {"aaaa0001": make_task(), "bbbb0002": make_task()}
-    challenges = {k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]}
-                  for k, v in tasks.items()}
+    challenges = {
+        k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]} for k, v in tasks.items()
+    }
     (root / "arc-agi_mini_challenges.json").write_text(json.dumps(challenges))
-    (root / "arc-agi_mini_solutions.json").write_text(json.dumps({k: [t["output"] for t in v["test"]]
-                                                                 for k, v in tasks.items()}))
-    lines = [{"task_id": k, "test_index": i, "aug": None, "grid": t["output"]}
-             for k, v in tasks.items() for i, t in enumerate(v["test"])]
+    (root / "arc-agi_mini_solutions.json").write_text(
+        json.dumps({k: [t["output"] for t in v["test"]] for k, v in tasks.items()})
+    )
+    lines = [
+        {"task_id": k, "test_index": i, "aug": None, "grid": t["output"]}
+        for k, v in tasks.items()
+        for i, t in enumerate(v["test"])
+    ]
     (root / "preds.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    submission = {k: [{"attempt_1": t["output"], "attempt_2": t["output"]} for t in v["test"]]
-                  for k, v in tasks.items()}
+    submission = {
+        k: [{"attempt_1": t["output"], "attempt_2": t["output"]} for t in v["test"]] for k, v in tasks.items()
+    }
     (root / "submission.json").write_text(json.dumps(submission))
     (root / "tiny.toml").write_text(TINY)
-    return {"config": root / "tiny.toml", "tasks": root / "arc-agi_mini_challenges.json",
-            "solutions": root / "arc-agi_mini_solutions.json", "preds": root / "preds.jsonl",
-            "submission": root / "submission.json"}
+    return {
+        "config": root / "tiny.toml",
+        "tasks": root / "arc-agi_mini_challenges.json",
+        "solutions": root / "arc-agi_mini_solutions.json",
+        "preds": root / "preds.jsonl",
+        "submission": root / "submission.json",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +106,21 @@ def ckpt(files, tmp_path_factory) -> Path:
     for task_id in ("aaaa0001", "bbbb0002"):
         identifiers += [task_id] + [format_name(task_id, random_transform(rng)) for _ in range(5)]
     torch.manual_seed(0)
-    model = TRM(TRMConfig(num_puzzle_identifiers=len(identifiers), seq_len=16, hidden_size=16, num_heads=2, H_cycles=1,
-                          L_cycles=1, L_layers=1, puzzle_emb_ndim=16, puzzle_emb_len=1, halt_max_steps=2,
-                          forward_dtype="float32"))
+    model = TRM(
+        TRMConfig(
+            num_puzzle_identifiers=len(identifiers),
+            seq_len=16,
+            hidden_size=16,
+            num_heads=2,
+            H_cycles=1,
+            L_cycles=1,
+            L_layers=1,
+            puzzle_emb_ndim=16,
+            puzzle_emb_len=1,
+            halt_max_steps=2,
+            forward_dtype="float32",
+        )
+    )
     folder = save_checkpoint(tmp_path_factory.mktemp("ckpt") / "ckpt", model, step=1, identifiers=identifiers)
     (folder / "identifiers.json").write_text(json.dumps(identifiers))
     return folder
@@ -139,6 +161,7 @@ def blocker(tmp_path) -> Path:
 
 def read_only(monkeypatch) -> None:
     """As if every output folder were read-only (root could write to a chmod-ed one)."""
+
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
@@ -165,18 +188,34 @@ def output_commands(files: dict[str, Path], ckpt: Path, evaluated: Path, target:
     t, p, s, outputs = files["tasks"], files["preds"], files["submission"], batch.with_name("step_1_all_preds.0")
     return {
         "vote -o": (["vote", p, "--tasks", t, "-o", target], target),
-        "vote --candidates": (["vote", p, "--tasks", t, "-o", target.parent / "ok.json", "--candidates", target],
-                              target),
+        "vote --candidates": (
+            ["vote", p, "--tasks", t, "-o", target.parent / "ok.json", "--candidates", target],
+            target,
+        ),
         "score --csv": (["score", s, "--against", t, "--csv", target], target),
         "report -o": (["report", evaluated, "-o", target], target / "report.html"),
         "predict -o": (["predict", ckpt, "--tasks", t, "-o", target], target / "predictions"),
         "evaluate -o": (["evaluate", ckpt, "--tasks", t, "-o", target], target / "submission.json"),
-        "data build -o": (["data", "build", "--subset", f"mini={t}", "--num-aug", 1, "-o", target],
-                          target / "layout.json"),
+        "data build -o": (
+            ["data", "build", "--subset", f"mini={t}", "--num-aug", 1, "-o", target],
+            target / "layout.json",
+        ),
         "train -o": (["train", files["config"], "-o", target], target / "config.toml"),
         "checkpoint run-batch --out": (["checkpoint", "run-batch", ckpt, "--batch", batch, "--out", target], target),
-        "predictions import-reference -o": (["predictions", "import-reference", outputs, "--identifiers",
-                                             ckpt / "identifiers.json", "--tasks", t, "-o", target], target),
+        "predictions import-reference -o": (
+            [
+                "predictions",
+                "import-reference",
+                outputs,
+                "--identifiers",
+                ckpt / "identifiers.json",
+                "--tasks",
+                t,
+                "-o",
+                target,
+            ],
+            target,
+        ),
     }
 
 
@@ -186,13 +225,25 @@ def batch(ckpt, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("batch") / "batch.pt"
     torch.save({"inputs": torch.full((2, 16), 2, dtype=torch.int32), "puzzle_identifiers": torch.tensor([1, 7])}, path)
     tokens = torch.from_numpy(encode_grid(np.array(make_task()["test"][0]["input"]), 30)[None].astype(np.int32))
-    torch.save({"inputs": tokens, "puzzle_identifiers": torch.tensor([1]), "preds": tokens},
-               path.with_name("step_1_all_preds.0"))
+    torch.save(
+        {"inputs": tokens, "puzzle_identifiers": torch.tensor([1]), "preds": tokens},
+        path.with_name("step_1_all_preds.0"),
+    )
     return path
 
 
-COMMANDS = ["vote -o", "vote --candidates", "score --csv", "report -o", "predict -o", "evaluate -o", "data build -o",
-            "train -o", "checkpoint run-batch --out", "predictions import-reference -o"]
+COMMANDS = [
+    "vote -o",
+    "vote --candidates",
+    "score --csv",
+    "report -o",
+    "predict -o",
+    "evaluate -o",
+    "data build -o",
+    "train -o",
+    "checkpoint run-batch --out",
+    "predictions import-reference -o",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -202,8 +253,10 @@ def test_output_under_a_file(command, files, ckpt, evaluated, batch, blocker):
     assert blocker.read_text() == "not a folder"
 
 
-@pytest.mark.parametrize("command", ["vote -o", "score --csv", "report -o", "evaluate -o", "data build -o", "train -o",
-                                     "checkpoint run-batch --out"])
+@pytest.mark.parametrize(
+    "command",
+    ["vote -o", "score --csv", "report -o", "evaluate -o", "data build -o", "train -o", "checkpoint run-batch --out"],
+)
 def test_output_in_a_read_only_folder(command, files, ckpt, evaluated, batch, tmp_path, monkeypatch):
     args, final = output_commands(files, ckpt, evaluated, tmp_path / "out", batch)[command]
     read_only(monkeypatch)
@@ -211,8 +264,19 @@ def test_output_in_a_read_only_folder(command, files, ckpt, evaluated, batch, tm
     no_output(final)
 
 
-@pytest.mark.parametrize("command", ["vote -o", "vote --candidates", "score --csv", "evaluate -o", "data build -o",
-                                     "train -o", "checkpoint run-batch --out", "predictions import-reference -o"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "vote -o",
+        "vote --candidates",
+        "score --csv",
+        "evaluate -o",
+        "data build -o",
+        "train -o",
+        "checkpoint run-batch --out",
+        "predictions import-reference -o",
+    ],
+)
 def test_output_on_a_full_disk(command, files, ckpt, evaluated, batch, tmp_path, monkeypatch):
     target = tmp_path / "out" / "target.out"
     args, final = output_commands(files, ckpt, evaluated, target, batch)[command]
@@ -224,8 +288,12 @@ def test_output_on_a_full_disk(command, files, ckpt, evaluated, batch, tmp_path,
 
 def test_output_file_that_is_a_folder(files, tmp_path):
     (tmp_path / "scores.csv").mkdir()
-    refused(run("score", files["submission"], "--against", files["tasks"], "--csv", tmp_path / "scores.csv"), 2,
-            "scores.csv", "directory")  # click's own check: a usage error
+    refused(
+        run("score", files["submission"], "--against", files["tasks"], "--csv", tmp_path / "scores.csv"),
+        2,
+        "scores.csv",
+        "directory",
+    )  # click's own check: a usage error
     # The default CSV beside a submission in a folder where that name is taken by a folder.
     sub = tmp_path / "s.json"
     shutil.copy(files["submission"], sub)
@@ -243,8 +311,11 @@ def test_default_csv_beside_a_submission_on_a_full_disk(files, tmp_path, monkeyp
 
 def test_training_checkpoint_on_a_full_disk(tiny, tmp_path, monkeypatch):
     disk_full(monkeypatch, only="state.pt")
-    refused(run("train", tiny, "-o", tmp_path / "run", "--stop-after", 3), 1,
-            "state.pt: cannot write: No space left on device")
+    refused(
+        run("train", tiny, "-o", tmp_path / "run", "--stop-after", 3),
+        1,
+        "state.pt: cannot write: No space left on device",
+    )
     assert not (tmp_path / "run" / "checkpoints" / "step_3").exists()
 
 
@@ -312,23 +383,43 @@ BUILD_CASES = {
 
 @pytest.mark.parametrize("option", sorted(BUILD_CASES))
 def test_data_build_options(option, files, tmp_path):
-    refused(run("data", "build", "--subset", f"mini={files['tasks']}", *option, "-o", tmp_path / "l"), 2,
-            BUILD_CASES[option])
+    refused(
+        run("data", "build", "--subset", f"mini={files['tasks']}", *option, "-o", tmp_path / "l"),
+        2,
+        BUILD_CASES[option],
+    )
     no_output(tmp_path / "l")
 
 
 def test_data_build_refuses_an_absurd_num_aug_at_once(files, tmp_path):
     start = time.perf_counter()
-    line = refused(run("data", "build", "--num-aug", 100_000_000, "-o", tmp_path / "l"), 2,
-                   "'--num-aug'", "limit of 100,000", "204.8 GB per task")
+    line = refused(
+        run("data", "build", "--num-aug", 100_000_000, "-o", tmp_path / "l"),
+        2,
+        "'--num-aug'",
+        "limit of 100,000",
+        "204.8 GB per task",
+    )
     assert time.perf_counter() - start < 5, line
     no_output(tmp_path / "l")
 
 
 def test_a_diverging_run_stops_and_keeps_its_last_good_checkpoint(tiny, tmp_path):
     # Weights frozen for 3 steps (a good checkpoint at step 3), then AdamW at lr 1e30 blows them up.
-    result = run("train", tiny, "-o", tmp_path / "run", "--set", 'train.optimizer="adamw"', "--set", "train.lr=1e30",
-                 "--set", "train.freeze_weights_steps=3", "--set", "train.lr_warmup_steps=0")
+    result = run(
+        "train",
+        tiny,
+        "-o",
+        tmp_path / "run",
+        "--set",
+        'train.optimizer="adamw"',
+        "--set",
+        "train.lr=1e30",
+        "--set",
+        "train.freeze_weights_steps=3",
+        "--set",
+        "train.lr_warmup_steps=0",
+    )
     refused(result, 1, str(tmp_path / "run"), "training loss is nan at step 5", "step_3, is kept")
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step_3"]
     assert [row["step"] for row in read_metrics(tmp_path / "run" / "metrics.jsonl")] == [1, 2, 3, 4]
@@ -349,12 +440,15 @@ class CodeCarrier:
         return (print, ("CODE RAN",))
 
 
-@pytest.mark.parametrize("damage, words", [
-    ("truncate", ("state.pt: not a readable torch checkpoint", "remove", "step_3")),
-    ("code", ("state.pt: refused: it holds objects other than tensors",)),
-    ("keys", ("state.pt: not a training state (no batches_consumed",)),
-    ("rank", ("rank0.pt: not a readable torch checkpoint",)),
-])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        ("truncate", ("state.pt: not a readable torch checkpoint", "remove", "step_3")),
+        ("code", ("state.pt: refused: it holds objects other than tensors",)),
+        ("keys", ("state.pt: not a training state (no batches_consumed",)),
+        ("rank", ("rank0.pt: not a readable torch checkpoint",)),
+    ],
+)
 def test_resume_from_a_damaged_state(run_copy, damage, words):
     step = run_copy / "checkpoints" / "step_3"
     state = step / "state.pt"
@@ -413,15 +507,18 @@ def tamper(chunk: Path, **changes) -> None:
         np.savez(fh, **arrays)
 
 
-@pytest.mark.parametrize("case, words", [
-    ("cells", ("cells: values ", "..12, expected colours 0..9")),
-    ("shapes", ("shapes: a int64 array of shape (8, 3), expected (8, 2)",)),
-    ("offsets", ("shapes and offsets point outside the cells",)),
-    ("objects", ("damaged predictions shard", "Object arrays cannot be loaded")),
-    ("task", ("task zzzz0000: not in",)),
-    ("truncated", ("damaged predictions shard",)),
-    ("missing", ("not a predictions shard (no q_halt)",)),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("cells", ("cells: values ", "..12, expected colours 0..9")),
+        ("shapes", ("shapes: a int64 array of shape (8, 3), expected (8, 2)",)),
+        ("offsets", ("shapes and offsets point outside the cells",)),
+        ("objects", ("damaged predictions shard", "Object arrays cannot be loaded")),
+        ("task", ("task zzzz0000: not in",)),
+        ("truncated", ("damaged predictions shard",)),
+        ("missing", ("not a predictions shard (no q_halt)",)),
+    ],
+)
 def test_report_refuses_bad_prediction_files(evaluated, tmp_path, case, words):
     run_dir = Path(shutil.copytree(evaluated, tmp_path / "run"))
     chunk = run_dir / "predictions" / "chunk-000000.npz"
@@ -481,11 +578,16 @@ def test_deep_json_in_every_reader(files, ckpt, evaluated, tmp_path):
 def test_deep_json_in_the_real_binary(tmp_path):
     deep = tmp_path / "deep.json"
     deep.write_text(DEEP)
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "validate", deep, "--against", "arc-agi-1/evaluation"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "validate", deep, "--against", "arc-agi-1/evaluation"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"Error: {deep}: JSON nested too deeply (more than 100 levels of "
-                                                f"arrays and objects; ARC data needs 6)"]
+    assert proc.stderr.strip().splitlines() == [
+        f"Error: {deep}: JSON nested too deeply (more than 100 levels of arrays and objects; ARC data needs 6)"
+    ]
 
 
 # ---------------------------------------------------------------- 6. ambiguous data
@@ -496,9 +598,11 @@ def test_a_task_defined_twice_is_refused(files, tmp_path):
     body = json.loads(text)["aaaa0001"]
     twice = tmp_path / "arc-agi_twice_challenges.json"
     twice.write_text(text[:-1] + ', "aaaa0001": ' + json.dumps(body) + "}")
-    for args in (("vote", files["preds"], "--tasks", twice, "-o", tmp_path / "s.json"),
-                 ("validate", files["submission"], "--against", twice),
-                 ("score", files["submission"], "--against", twice)):
+    for args in (
+        ("vote", files["preds"], "--tasks", twice, "-o", tmp_path / "s.json"),
+        ("validate", files["submission"], "--against", twice),
+        ("score", files["submission"], "--against", twice),
+    ):
         refused(run(*args), 1, str(twice), "duplicate key 'aaaa0001'")
     no_output(tmp_path / "s.json")
 
@@ -512,13 +616,23 @@ def test_duplicate_keys_in_a_submission_and_a_prediction_line(files, tmp_path):
     no_output(tmp_path / "sub.scores.csv")
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"task_id": "aaaa0001", "test_index": 0, "test_index": 1, "grid": [[1]]}\n')
-    refused(run("vote", preds, "--tasks", files["tasks"], "-o", tmp_path / "s.json"), 1,
-            f"{preds}:1: duplicate key 'test_index'")
+    refused(
+        run("vote", preds, "--tasks", files["tasks"], "-o", tmp_path / "s.json"),
+        1,
+        f"{preds}:1: duplicate key 'test_index'",
+    )
     no_output(tmp_path / "s.json")
 
 
-BAD_IDS = {"": "''", "a\x00b": r"'a\x00b'", "a/b": "'a/b'", "a|||t1|||0123456789": "'a|||t1", ".hidden": "'.hidden'",
-           "x" * 65: "'xxxx", "tâche": "'tâche'"}
+BAD_IDS = {
+    "": "''",
+    "a\x00b": r"'a\x00b'",
+    "a/b": "'a/b'",
+    "a|||t1|||0123456789": "'a|||t1",
+    ".hidden": "'.hidden'",
+    "x" * 65: "'xxxx",
+    "tâche": "'tâche'",
+}
 
 
 @pytest.mark.parametrize("task_id", sorted(BAD_IDS))
@@ -526,15 +640,23 @@ def test_bad_task_ids_are_refused_where_ids_enter(task_id, files, tmp_path):
     shown = BAD_IDS[task_id]
     challenges = tmp_path / "arc-agi_bad_challenges.json"
     challenges.write_text(json.dumps({task_id: make_task(test_outputs=False)}))
-    refused(run("vote", files["preds"], "--tasks", challenges, "-o", tmp_path / "s.json"), 1,
-            str(challenges), f"task id {shown}", "is not valid (task ids are 1 to 64 of A-Z a-z 0-9 _ . -")
+    refused(
+        run("vote", files["preds"], "--tasks", challenges, "-o", tmp_path / "s.json"),
+        1,
+        str(challenges),
+        f"task id {shown}",
+        "is not valid (task ids are 1 to 64 of A-Z a-z 0-9 _ . -",
+    )
     solutions = tmp_path / "solutions.json"
     solutions.write_text(json.dumps({task_id: [[[1]]]}))
     refused(run("score", files["submission"], "--solutions", solutions), 1, str(solutions), f"task id {shown}")
     preds = tmp_path / "p.jsonl"
     preds.write_text(json.dumps({"task_id": task_id, "test_index": 0, "grid": [[1]]}) + "\n")
-    refused(run("vote", preds, "--tasks", files["tasks"], "-o", tmp_path / "s.json"), 1,
-            f"{preds}:1: task_id: task id {shown}")
+    refused(
+        run("vote", preds, "--tasks", files["tasks"], "-o", tmp_path / "s.json"),
+        1,
+        f"{preds}:1: task_id: task id {shown}",
+    )
     sub = tmp_path / "sub.json"
     sub.write_text(json.dumps(json.loads(files["submission"].read_text()) | {task_id: []}))
     result = run("validate", sub, "--against", files["tasks"])
@@ -546,16 +668,21 @@ def test_a_task_file_named_with_a_bad_id(tmp_path, files):
     folder = tmp_path / "tasks"
     folder.mkdir()
     (folder / ".hidden.json").write_text(json.dumps(make_task()))
-    refused(run("vote", files["preds"], "--tasks", folder, "-o", tmp_path / "s.json"), 1,
-            ".hidden.json", "task id '.hidden' is not valid")
+    refused(
+        run("vote", files["preds"], "--tasks", folder, "-o", tmp_path / "s.json"),
+        1,
+        ".hidden.json",
+        "task id '.hidden' is not valid",
+    )
 
 
 @pytest.mark.parametrize("aug", ["t\u0663|||0213456789", "t3|||\u0660213456789", "t\u00b3|||0213456789"])
 def test_non_ascii_digits_in_augmentations(aug, files, tmp_path):
     preds = tmp_path / "p.jsonl"
     preds.write_text(json.dumps({"task_id": "aaaa0001", "test_index": 0, "aug": aug, "grid": [[1]]}) + "\n")
-    refused(run("vote", preds, "--tasks", files["tasks"], "-o", tmp_path / "s.json"), 1,
-            f"{preds}:1", "task aaaa0001: aug:")
+    refused(
+        run("vote", preds, "--tasks", files["tasks"], "-o", tmp_path / "s.json"), 1, f"{preds}:1", "task aaaa0001: aug:"
+    )
     no_output(tmp_path / "s.json")
 
 
@@ -575,12 +702,14 @@ def test_written_files_follow_the_umask(tmp_path):
 def test_stale_temp_files_are_removed_on_the_next_write(files, tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(gone.stdout)
-    names = {".submission.json.abcd_123.tmp": False,  # the old pid-less pattern, old: removed
-             f".submission.json.{dead}.k2j4h5g6.tmp": False,  # from a process that is gone, old: removed
-             f".submission.json.{os.getpid()}.zzzzzzzz.tmp": True,  # a live writer: kept
-             ".submission.json.fresh123.tmp": True,  # too recent to be debris: kept
-             ".other.json.abcd_123.tmp": True,  # another file's: kept
-             ".submission.json.abcd_123.tmp.bak": True}  # not the pattern: kept
+    names = {
+        ".submission.json.abcd_123.tmp": False,  # the old pid-less pattern, old: removed
+        f".submission.json.{dead}.k2j4h5g6.tmp": False,  # from a process that is gone, old: removed
+        f".submission.json.{os.getpid()}.zzzzzzzz.tmp": True,  # a live writer: kept
+        ".submission.json.fresh123.tmp": True,  # too recent to be debris: kept
+        ".other.json.abcd_123.tmp": True,  # another file's: kept
+        ".submission.json.abcd_123.tmp.bak": True,
+    }  # not the pattern: kept
     for name in names:
         (tmp_path / name).write_text("half")
         if "fresh" not in name:
@@ -609,15 +738,20 @@ def test_a_wrong_count_in_a_solutions_file_names_that_file(files, tmp_path):
     solutions = tmp_path / "arc-agi_mini_solutions.json"
     data = json.loads(files["solutions"].read_text())
     solutions.write_text(json.dumps(data | {"bbbb0002": data["bbbb0002"][:1]}))
-    line = refused(run("score", files["submission"], "--against", tmp_path / "arc-agi_mini_challenges.json"), 1,
-                   f"{solutions}: task bbbb0002: solutions: expected 2 output grids, got 1")
+    line = refused(
+        run("score", files["submission"], "--against", tmp_path / "arc-agi_mini_challenges.json"),
+        1,
+        f"{solutions}: task bbbb0002: solutions: expected 2 output grids, got 1",
+    )
     assert "challenges.json" not in line
 
 
 def test_integral_float_cells_count_as_the_integers_they_equal(files, tmp_path):
     sub = tmp_path / "sub.json"
-    floats = {k: [{a: [[float(c) for c in row] for row in g] for a, g in e.items()} for e in v]
-              for k, v in json.loads(files["submission"].read_text()).items()}
+    floats = {
+        k: [{a: [[float(c) for c in row] for row in g] for a, g in e.items()} for e in v]
+        for k, v in json.loads(files["submission"].read_text()).items()
+    }
     sub.write_text(json.dumps(floats))
     assert "3.0" in sub.read_text()
     assert run("validate", sub, "--against", files["tasks"]).exit_code == 0

@@ -51,8 +51,9 @@ def leaked_forms(user: str, key: str) -> list[str]:
     return sorted(forms)
 
 
-def assert_clean(result: Result | subprocess.CompletedProcess, key: str, *folders: Path,
-                 skip: tuple[Path, ...] = ()) -> None:
+def assert_clean(
+    result: Result | subprocess.CompletedProcess, key: str, *folders: Path, skip: tuple[Path, ...] = ()
+) -> None:
     """No form of the key in stdout, stderr, or any file under `folders` (but the `skip`ped
     credential files themselves)."""
     texts = {"stdout": result.stdout, "stderr": result.stderr}
@@ -98,8 +99,10 @@ class Echo(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         decoded = base64.b64decode(auth.split()[-1]).decode(errors="replace") if auth.startswith("Basic ") else ""
         lines = "\n".join(f"{k}: {v}" for k, v in self.headers.items())
-        message = (f"Unauthorized (as {decoded}); log in again at /login?auth={quote(auth, safe='')}. Your request:\n"
-                   f"{lines}\nheaders={dict(self.headers.items())!r}")
+        message = (
+            f"Unauthorized (as {decoded}); log in again at /login?auth={quote(auth, safe='')}. Your request:\n"
+            f"{lines}\nheaders={dict(self.headers.items())!r}"
+        )
         body = json.dumps({"code": 401, "message": message}).encode()
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
@@ -145,8 +148,9 @@ class HttpApi:
     def __getattr__(self, method: str):
         def call(**kwargs):
             print(f"POST {self.url}/{method}\nAuthorization: {self.auth}")
-            request = urllib.request.Request(f"{self.url}/{method}", data=json.dumps(kwargs).encode(),
-                                             headers={"Authorization": self.auth})
+            request = urllib.request.Request(
+                f"{self.url}/{method}", data=json.dumps(kwargs).encode(), headers={"Authorization": self.auth}
+            )
             try:
                 urllib.request.urlopen(request, timeout=10)
             except urllib.error.HTTPError as exc:
@@ -161,17 +165,34 @@ def bundle(tmp_path_factory) -> Path:
     """A tiny checkpoint's bundle (no wheels), to push."""
     root = tmp_path_factory.mktemp("hostile")
     ckpt = tiny_checkpoint(root / "ckpt")
-    build_bundle(ckpt, root / "out", KernelSettings(SLUG), BundleIds(USER, f"trm-{SLUG}-bundle", f"trm-{SLUG}"),
-                 build_wheel=False, download=False, log=lambda _: None)
+    build_bundle(
+        ckpt,
+        root / "out",
+        KernelSettings(SLUG),
+        BundleIds(USER, f"trm-{SLUG}-bundle", f"trm-{SLUG}"),
+        build_wheel=False,
+        download=False,
+        log=lambda _: None,
+    )
     return root / "out"
 
 
 def tiny_checkpoint(folder: Path, hidden: int = 32) -> Path:
     identifiers = ["<blank>", "seen0000", "seen0001"]
     torch.manual_seed(0)
-    config = TRMConfig(num_puzzle_identifiers=len(identifiers), seq_len=16, hidden_size=hidden, num_heads=2,
-                       H_cycles=2, L_cycles=2, L_layers=1, puzzle_emb_ndim=hidden, puzzle_emb_len=1,
-                       halt_max_steps=3, forward_dtype="float32")
+    config = TRMConfig(
+        num_puzzle_identifiers=len(identifiers),
+        seq_len=16,
+        hidden_size=hidden,
+        num_heads=2,
+        H_cycles=2,
+        L_cycles=2,
+        L_layers=1,
+        puzzle_emb_ndim=hidden,
+        puzzle_emb_len=1,
+        halt_max_steps=3,
+        forward_dtype="float32",
+    )
     save_checkpoint(folder, TRM(config), step=5, identifiers=identifiers, source={"run": str(folder.parent / "run")})
     (folder / "identifiers.json").write_text(json.dumps(identifiers))
     return folder
@@ -202,8 +223,7 @@ def credentials(monkeypatch, home: Path, key: str, how: str) -> list[Path]:
 
 @pytest.mark.parametrize("how", ["env", "kaggle.json", "token"])
 @pytest.mark.parametrize("key", KEYS)
-def test_a_server_echoing_the_authorization_header_leaks_nothing(echo_server, bundle, tmp_path, monkeypatch, key,
-                                                                 how):
+def test_a_server_echoing_the_authorization_header_leaks_nothing(echo_server, bundle, tmp_path, monkeypatch, key, how):
     files = credentials(monkeypatch, tmp_path / "home", key, how)
     url = f"http://127.0.0.1:{echo_server.server_port}/api/v1"
     monkeypatch.setattr(kaggle_api, "load_api", lambda: HttpApi(url))
@@ -216,8 +236,11 @@ def test_a_server_echoing_the_authorization_header_leaks_nothing(echo_server, bu
     push = runner.invoke(cli, ["kaggle", "push", str(bundle), "--no-wait"])
     assert_one_error(push, 1, "Error: dataset_create_new: Unauthorized")
     assert_clean(push, key, bundle)
-    assert echo_server.paths == ["/api/v1/competition_submit_code", "/api/v1/dataset_status",
-                                 "/api/v1/dataset_create_new"]
+    assert echo_server.paths == [
+        "/api/v1/competition_submit_code",
+        "/api/v1/dataset_status",
+        "/api/v1/dataset_create_new",
+    ]
     assert snapshot(tmp_path) == before
 
 
@@ -239,10 +262,18 @@ def test_the_real_client_pointed_at_a_local_server_leaks_nothing(echo_server, bu
     env |= {name: proxy for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")}
     work = tmp_path / "work"
     shutil.copytree(bundle, work / "bundle")
-    for args in (["submit", "--competition", SLUG, "--kernel", f"{USER}/trm-{SLUG}", "--no-wait"],
-                 ["push", str(work / "bundle"), "--no-wait"]):
-        result = subprocess.run([sys.executable, "-m", "harness.cli", "kaggle", *args], cwd=work, env=env,
-                                capture_output=True, text=True, timeout=180)
+    for args in (
+        ["submit", "--competition", SLUG, "--kernel", f"{USER}/trm-{SLUG}", "--no-wait"],
+        ["push", str(work / "bundle"), "--no-wait"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "kaggle", *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert_one_error(result, 1, "Error: ")
         assert_clean(result, key, tmp_path, skip=tuple(files))
     assert echo_server.paths  # the client did talk to the local server, and only to it
@@ -255,13 +286,28 @@ def test_the_real_client_pointed_at_a_local_server_leaks_nothing(echo_server, bu
 def test_a_competition_that_is_not_a_slug_is_refused(bundle, tmp_path, competition):
     ckpt = bundle.parent / "ckpt"
     before = snapshot(tmp_path)
-    result = CliRunner().invoke(cli, ["kaggle", "bundle", "--checkpoint", str(ckpt), "--competition", competition,
-                                      "-o", str(tmp_path / "out"), "--owner", USER, "--no-wheel",
-                                      "--no-deps-download"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "kaggle",
+            "bundle",
+            "--checkpoint",
+            str(ckpt),
+            "--competition",
+            competition,
+            "-o",
+            str(tmp_path / "out"),
+            "--owner",
+            USER,
+            "--no-wheel",
+            "--no-deps-download",
+        ],
+    )
     assert_one_error(result, 2, "'--competition'", "not a Kaggle competition slug")
     assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
-    submit = CliRunner().invoke(cli, ["kaggle", "submit", "--competition", competition, "--kernel", "alice/kernel",
-                                      "--dry-run"])
+    submit = CliRunner().invoke(
+        cli, ["kaggle", "submit", "--competition", competition, "--kernel", "alice/kernel", "--dry-run"]
+    )
     assert_one_error(submit, 2, "'--competition'")
 
 
@@ -305,13 +351,17 @@ def test_push_never_uploads_a_code_file_from_outside_the_bundle(bundle, tmp_path
 def test_push_refuses_links_and_bad_ids_in_the_bundle(bundle, tmp_path):
     copy = _hostile_copy(bundle, tmp_path)
     (copy / "dataset" / "notes.txt").symlink_to(tmp_path / "secret.py")
-    assert_one_error(CliRunner().invoke(cli, ["kaggle", "push", str(copy), "--dry-run"]), 1,
-                     "notes.txt: is a symbolic link")
+    assert_one_error(
+        CliRunner().invoke(cli, ["kaggle", "push", str(copy), "--dry-run"]), 1, "notes.txt: is a symbolic link"
+    )
     (copy / "dataset" / "notes.txt").unlink()
     meta_path = copy / "dataset" / "dataset-metadata.json"
     meta_path.write_text(json.dumps(json.loads(meta_path.read_text()) | {"id": "alice/../../x"}))
-    assert_one_error(CliRunner().invoke(cli, ["kaggle", "push", str(copy), "--dry-run"]), 1,
-                     "dataset-metadata.json: id: slug '../../x' is not valid")
+    assert_one_error(
+        CliRunner().invoke(cli, ["kaggle", "push", str(copy), "--dry-run"]),
+        1,
+        "dataset-metadata.json: id: slug '../../x' is not valid",
+    )
 
 
 def _break(ckpt: Path, how: str, tmp_path: Path) -> str:
@@ -334,9 +384,23 @@ def test_bundle_reads_weights_through_the_checkpoint_loader(tmp_path, how):
     ckpt = tiny_checkpoint(tmp_path / "ckpt")
     expected = _break(ckpt, how, tmp_path)
     before = snapshot(tmp_path)
-    result = CliRunner().invoke(cli, ["kaggle", "bundle", "--checkpoint", str(ckpt), "--competition", SLUG, "-o",
-                                      str(tmp_path / "out" / "bundle"), "--owner", USER, "--no-wheel",
-                                      "--no-deps-download"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "kaggle",
+            "bundle",
+            "--checkpoint",
+            str(ckpt),
+            "--competition",
+            SLUG,
+            "-o",
+            str(tmp_path / "out" / "bundle"),
+            "--owner",
+            USER,
+            "--no-wheel",
+            "--no-deps-download",
+        ],
+    )
     assert_one_error(result, 1, expected)
     assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()  # nothing half-done, no staging left
 
@@ -346,8 +410,21 @@ def test_the_uploaded_files_hold_no_path_of_this_machine_nor_a_credential(tmp_pa
     ckpt = tiny_checkpoint(tmp_path / "runs" / "step_5")
     out = tmp_path / "kaggle-out"
     before = snapshot(tmp_path)
-    result = CliRunner().invoke(cli, ["kaggle", "bundle", "--checkpoint", str(ckpt), "--competition", SLUG, "-o",
-                                      str(out), "--no-wheel", "--no-deps-download"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "kaggle",
+            "bundle",
+            "--checkpoint",
+            str(ckpt),
+            "--competition",
+            SLUG,
+            "-o",
+            str(out),
+            "--no-wheel",
+            "--no-deps-download",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert snapshot(tmp_path, out) == before  # nothing written outside the output folder
     assert_clean(result, KEYS[1], out)
@@ -387,8 +464,9 @@ def test_a_client_that_fails_to_import_names_what_is_missing(tmp_path, monkeypat
     for name in [m for m in sys.modules if m == "kaggle" or m.startswith("kaggle.")]:
         monkeypatch.delitem(sys.modules, name)
     result = CliRunner().invoke(cli, ["kaggle", "push", str(bundle)])
-    assert_one_error(result, 1, "installed but does not import (module trm_eval_absent_dependency)",
-                     "pip install 'trm-eval[kaggle]'")
+    assert_one_error(
+        result, 1, "installed but does not import (module trm_eval_absent_dependency)", "pip install 'trm-eval[kaggle]'"
+    )
     monkeypatch.setattr(sys, "meta_path", [NoKaggle(), *sys.meta_path])  # not installed at all
     result = CliRunner().invoke(cli, ["kaggle", "push", str(bundle)])
     assert_one_error(result, 1, "the Kaggle client is not installed")

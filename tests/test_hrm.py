@@ -22,13 +22,39 @@ from models import (
 from models.core import BlockStack
 from models.reference import expected_tensors, from_reference, to_reference
 
-TINY = HRMConfig(num_puzzle_identifiers=5, vocab_size=12, seq_len=16, hidden_size=32, num_heads=2,
-                 H_cycles=2, L_cycles=3, H_layers=1, L_layers=2, puzzle_emb_ndim=32,
-                 halt_max_steps=3, halt_exploration_prob=0.0, forward_dtype="float32")
-REFERENCE = {"arch": "HierarchicalReasoningModel_ACTV1", "loss_type": "stablemax_cross_entropy", "batch_size": 3,
-             "seq_len": 900, "num_puzzle_identifiers": 7, "vocab_size": 12, "H_cycles": 2, "L_cycles": 2,
-             "H_layers": 4, "L_layers": 4, "hidden_size": 512, "expansion": 4, "num_heads": 8,
-             "pos_encodings": "rope", "halt_max_steps": 16, "halt_exploration_prob": 0.1}
+TINY = HRMConfig(
+    num_puzzle_identifiers=5,
+    vocab_size=12,
+    seq_len=16,
+    hidden_size=32,
+    num_heads=2,
+    H_cycles=2,
+    L_cycles=3,
+    H_layers=1,
+    L_layers=2,
+    puzzle_emb_ndim=32,
+    halt_max_steps=3,
+    halt_exploration_prob=0.0,
+    forward_dtype="float32",
+)
+REFERENCE = {
+    "arch": "HierarchicalReasoningModel_ACTV1",
+    "loss_type": "stablemax_cross_entropy",
+    "batch_size": 3,
+    "seq_len": 900,
+    "num_puzzle_identifiers": 7,
+    "vocab_size": 12,
+    "H_cycles": 2,
+    "L_cycles": 2,
+    "H_layers": 4,
+    "L_layers": 4,
+    "hidden_size": 512,
+    "expansion": 4,
+    "num_heads": 8,
+    "pos_encodings": "rope",
+    "halt_max_steps": 16,
+    "halt_exploration_prob": 0.1,
+}
 
 
 def tiny(**changes) -> HRMConfig:
@@ -58,6 +84,7 @@ def build(config: HRMConfig, seed: int = 0) -> HRM:
 
 # --- config -----------------------------------------------------------------------------------
 
+
 def test_defaults_are_the_paper_config_with_27m_weights():
     config = HRMConfig()
     assert (config.H_cycles, config.L_cycles, config.H_layers, config.L_layers) == (2, 2, 4, 4)
@@ -78,8 +105,13 @@ def test_from_reference_ignores_extras_and_uses_reference_defaults():
     config = HRMConfig.from_reference(REFERENCE)
     assert (config.H_layers, config.num_puzzle_identifiers, config.expansion) == (4, 7, 4.0)
     assert config.puzzle_emb_ndim == 0 and config.forward_dtype == "bfloat16" and not config.mlp_t
-    nested = {"arch": {"name": "recursive_reasoning.hrm@HierarchicalReasoningModel_ACTV1",
-                       **{k: v for k, v in REFERENCE.items() if k not in ("arch", "seq_len")}}, "seq_len": 900}
+    nested = {
+        "arch": {
+            "name": "recursive_reasoning.hrm@HierarchicalReasoningModel_ACTV1",
+            **{k: v for k, v in REFERENCE.items() if k not in ("arch", "seq_len")},
+        },
+        "seq_len": 900,
+    }
     assert HRMConfig.from_reference(nested) == config
     assert config_from_reference(nested) == config
 
@@ -97,11 +129,21 @@ def test_from_reference_names_missing_keys():
         HRMConfig.from_reference({k: v for k, v in REFERENCE.items() if k != "H_layers"})
 
 
-@pytest.mark.parametrize("changes", [
-    {"pos_encodings": "alibi"}, {"forward_dtype": "float16"}, {"num_heads": 3}, {"H_layers": 0},
-    {"L_layers": 0}, {"H_cycles": 0}, {"puzzle_emb_ndim": -1}, {"seq_len": 2.5}, {"mlp_t": 1},
-    {"halt_exploration_prob": 1.5},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pos_encodings": "alibi"},
+        {"forward_dtype": "float16"},
+        {"num_heads": 3},
+        {"H_layers": 0},
+        {"L_layers": 0},
+        {"H_cycles": 0},
+        {"puzzle_emb_ndim": -1},
+        {"seq_len": 2.5},
+        {"mlp_t": 1},
+        {"halt_exploration_prob": 1.5},
+    ],
+)
 def test_invalid_configs_are_refused(changes):
     with pytest.raises(ValueError):
         HRMConfig.from_dict({**TINY.to_dict(), **changes})
@@ -109,20 +151,40 @@ def test_invalid_configs_are_refused(changes):
 
 def test_trm_config_fields_are_unchanged():
     assert [f.name for f in dataclasses.fields(TRMConfig)] == [
-        "num_puzzle_identifiers", "vocab_size", "seq_len", "hidden_size", "num_heads", "expansion", "H_cycles",
-        "L_cycles", "L_layers", "H_layers", "puzzle_emb_ndim", "puzzle_emb_len", "pos_encodings", "rope_theta",
-        "rms_norm_eps", "halt_max_steps", "halt_exploration_prob", "forward_dtype", "mlp_t", "no_ACT_continue",
-        "causal"]
+        "num_puzzle_identifiers",
+        "vocab_size",
+        "seq_len",
+        "hidden_size",
+        "num_heads",
+        "expansion",
+        "H_cycles",
+        "L_cycles",
+        "L_layers",
+        "H_layers",
+        "puzzle_emb_ndim",
+        "puzzle_emb_len",
+        "pos_encodings",
+        "rope_theta",
+        "rms_norm_eps",
+        "halt_max_steps",
+        "halt_exploration_prob",
+        "forward_dtype",
+        "mlp_t",
+        "no_ACT_continue",
+        "causal",
+    ]
 
 
 # --- recursion and ACT ------------------------------------------------------------------------
+
 
 def _count_level_calls(model: HRM) -> dict[str, list[bool]]:
     """Per level, one entry per call: whether autograd was recording it."""
     calls: dict[str, list[bool]] = {"H_level": [], "L_level": []}
     for name in calls:
         getattr(model.inner, name).register_forward_hook(
-            lambda _m, _i, _o, name=name: calls[name].append(torch.is_grad_enabled()))
+            lambda _m, _i, _o, name=name: calls[name].append(torch.is_grad_enabled())
+        )
     return calls
 
 
@@ -136,7 +198,7 @@ def test_one_step_runs_the_hierarchy_with_a_one_step_gradient():
     assert len(calls["L_level"]) == 2 * step_calls[0] and len(calls["H_level"]) == 2 * step_calls[1]
     assert calls["L_level"][: step_calls[0]] == [False] * (step_calls[0] - 1) + [True]
     assert calls["H_level"][: step_calls[1]] == [False] * (step_calls[1] - 1) + [True]
-    assert not any(calls["L_level"][step_calls[0]:] + calls["H_level"][step_calls[1]:])
+    assert not any(calls["L_level"][step_calls[0] :] + calls["H_level"][step_calls[1] :])
     blocks = step_calls[0] * TINY.L_layers + step_calls[1] * TINY.H_layers
     assert blocks == FAMILIES["hrm"].nfe_per_step(TINY)
     assert out["target_q_continue"].shape == (3,)
@@ -181,10 +243,18 @@ def test_loss_includes_the_q_continue_term():
     assert torch.allclose(loss, metrics["lm_loss"] + 0.5 * (metrics["q_halt_loss"] + metrics["q_continue_loss"]))
 
 
-@pytest.mark.parametrize("changes", [
-    {}, {"mlp_t": True}, {"pos_encodings": "learned"}, {"pos_encodings": "none", "puzzle_emb_ndim": 0},
-    {"puzzle_emb_ndim": 40}, {"forward_dtype": "bfloat16"}, {"H_cycles": 1, "L_cycles": 1},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"mlp_t": True},
+        {"pos_encodings": "learned"},
+        {"pos_encodings": "none", "puzzle_emb_ndim": 0},
+        {"puzzle_emb_ndim": 40},
+        {"forward_dtype": "bfloat16"},
+        {"H_cycles": 1, "L_cycles": 1},
+    ],
+)
 def test_variants_run_forward_and_backward(changes):
     config = tiny(**changes)
     model = build(config)
@@ -223,6 +293,7 @@ def test_compile_blocks_wraps_both_levels_without_renaming():
 
 # --- reference key mapping --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("changes", [{}, {"mlp_t": True}, {"pos_encodings": "learned", "H_layers": 3}])
 def test_reference_export_import_round_trip(changes):
     config = tiny(**changes)
@@ -230,8 +301,11 @@ def test_reference_export_import_round_trip(changes):
     exported = to_reference(ours.state_dict())
     assert "_orig_mod.model.inner.H_level.layers.0.mlp.down_proj.weight" in exported
     assert f"_orig_mod.model.inner.L_level.layers.{config.L_layers - 1}.mlp.gate_up_proj.weight" in exported
-    assert {"_orig_mod.model.inner.H_init", "_orig_mod.model.inner.L_init",
-            "_orig_mod.model.inner.puzzle_emb.weights"} <= exported.keys()
+    assert {
+        "_orig_mod.model.inner.H_init",
+        "_orig_mod.model.inner.L_init",
+        "_orig_mod.model.inner.puzzle_emb.weights",
+    } <= exported.keys()
     assert expected_tensors(config).keys() == ours.state_dict().keys()
     loaded = HRM.from_state_dict(config, from_reference(exported, config))
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in ours.state_dict().items())
@@ -240,13 +314,24 @@ def test_reference_export_import_round_trip(changes):
 
 
 def test_reference_import_rejects_a_trm_state_dict():
-    trm = TRM(TRMConfig(num_puzzle_identifiers=5, seq_len=16, hidden_size=32, num_heads=2, L_layers=2,
-                        puzzle_emb_ndim=32, puzzle_emb_len=1, forward_dtype="float32"))
+    trm = TRM(
+        TRMConfig(
+            num_puzzle_identifiers=5,
+            seq_len=16,
+            hidden_size=32,
+            num_heads=2,
+            L_layers=2,
+            puzzle_emb_ndim=32,
+            puzzle_emb_len=1,
+            forward_dtype="float32",
+        )
+    )
     with pytest.raises(ValueError, match="missing keys: _orig_mod.model.inner.H_level.layers.0"):
         from_reference(to_reference(trm.state_dict()), tiny(L_layers=2))
 
 
 # --- families ---------------------------------------------------------------------------------
+
 
 def test_nfe_per_step():
     assert FAMILIES["trm"].nfe_per_step(TRMConfig()) == 3 * (4 + 1) * 2
@@ -256,8 +341,19 @@ def test_nfe_per_step():
 
 
 def test_trm_nfe_counts_its_block_applications():
-    config = TRMConfig(num_puzzle_identifiers=2, seq_len=4, hidden_size=16, num_heads=1, H_cycles=2, L_cycles=3,
-                       L_layers=2, puzzle_emb_ndim=16, puzzle_emb_len=1, halt_max_steps=1, forward_dtype="float32")
+    config = TRMConfig(
+        num_puzzle_identifiers=2,
+        seq_len=4,
+        hidden_size=16,
+        num_heads=1,
+        H_cycles=2,
+        L_cycles=3,
+        L_layers=2,
+        puzzle_emb_ndim=16,
+        puzzle_emb_len=1,
+        halt_max_steps=1,
+        forward_dtype="float32",
+    )
     model = TRM(config)
     calls = []
     for stack in model.modules():

@@ -30,9 +30,21 @@ REF_PREFIX = "_orig_mod.model."
 PUZZLE_ROWS_GRAD = "puzzle_emb.local_weights(rows in batch order)"
 SAPIENT_ARCH = "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1"
 DATA_KEYS = ("seq_len", "vocab_size", "num_puzzle_identifiers")
-CONFIG = HRMConfig(num_puzzle_identifiers=3, vocab_size=12, seq_len=8, hidden_size=16, num_heads=2, H_cycles=1,
-                   L_cycles=2, H_layers=1, L_layers=2, puzzle_emb_ndim=16, halt_max_steps=2,
-                   halt_exploration_prob=0.0, forward_dtype="float32")
+CONFIG = HRMConfig(
+    num_puzzle_identifiers=3,
+    vocab_size=12,
+    seq_len=8,
+    hidden_size=16,
+    num_heads=2,
+    H_cycles=1,
+    L_cycles=2,
+    H_layers=1,
+    L_layers=2,
+    puzzle_emb_ndim=16,
+    halt_max_steps=2,
+    halt_exploration_prob=0.0,
+    forward_dtype="float32",
+)
 
 # A tiny HRM training run on tests/helpers.py TINY's data; batch 32 and 60 steps, so that the fall of
 # the loss stands out of the batch-to-batch noise (about 2.24 -> 1.74, first ten steps against last ten).
@@ -85,8 +97,14 @@ def sapient_all_config(config: HRMConfig) -> dict:
     with its `module@Class` name and loss head, no data keys (those are in the data set's dataset.json)."""
     arch = {k: v for k, v in config.to_dict().items() if k not in DATA_KEYS}
     arch |= {"name": SAPIENT_ARCH, "loss": {"name": "losses@ACTLossHead", "loss_type": "stablemax_cross_entropy"}}
-    return {"arch": arch, "data_path": "data/arc-aug-1000", "global_batch_size": 768, "epochs": 100000,
-            "lr": 1e-4, "checkpoint_path": "checkpoints/Arc-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1"}
+    return {
+        "arch": arch,
+        "data_path": "data/arc-aug-1000",
+        "global_batch_size": 768,
+        "epochs": 100000,
+        "lr": 1e-4,
+        "checkpoint_path": "checkpoints/Arc-aug-1000 ACT-torch/HierarchicalReasoningModel_ACTV1",
+    }
 
 
 @pytest.fixture
@@ -197,9 +215,20 @@ def test_sapientinc_checkpoint_with_all_config_yaml(tmp_path, sapient_checkpoint
 def test_trm_reference_all_config_yaml(tmp_path):
     from models import TRM, TRMConfig
 
-    trm = TRMConfig(num_puzzle_identifiers=3, vocab_size=12, seq_len=8, hidden_size=16, num_heads=2, H_cycles=1,
-                    L_cycles=1, L_layers=1, puzzle_emb_ndim=16, puzzle_emb_len=1, halt_max_steps=2,
-                    forward_dtype="float32")
+    trm = TRMConfig(
+        num_puzzle_identifiers=3,
+        vocab_size=12,
+        seq_len=8,
+        hidden_size=16,
+        num_heads=2,
+        H_cycles=1,
+        L_cycles=1,
+        L_layers=1,
+        puzzle_emb_ndim=16,
+        puzzle_emb_len=1,
+        halt_max_steps=2,
+        forward_dtype="float32",
+    )
     torch.save(to_reference(TRM(trm).state_dict()), tmp_path / "step_7")
     arch = {k: v for k, v in trm.to_dict().items() if k != "causal"}
     arch["name"] = "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"
@@ -216,13 +245,16 @@ def test_bad_yaml_configs_are_one_line_errors_without_values(tmp_path, sapient_c
     cases = {
         "malformed.yaml": (f"wandb_key: {secret}\narch: [unclosed\n", "malformed YAML at line"),
         "list.yaml": (f"- {secret}\n", "expected a YAML mapping"),
-        "interp.yaml": (f"token: {secret}\narch:\n  hidden_size: 16\n  puzzle_emb_ndim: ${{.hidden_size}}\n",
-                        "puzzle_emb_ndim is an unresolved interpolation"),
+        "interp.yaml": (
+            f"token: {secret}\narch:\n  hidden_size: 16\n  puzzle_emb_ndim: ${{.hidden_size}}\n",
+            "puzzle_emb_ndim is an unresolved interpolation",
+        ),
     }
     for name, (text, message) in cases.items():
         (tmp_path / name).write_text(text)
-        result = run("checkpoint", "import", ref, "--config", tmp_path / name, "--config", dataset,
-                     "-o", tmp_path / "ck")
+        result = run(
+            "checkpoint", "import", ref, "--config", tmp_path / name, "--config", dataset, "-o", tmp_path / "ck"
+        )
         assert result.exit_code == 1, name
         assert message in result.output and name in result.output, result.output
         assert secret not in result.output and result.output.count("\n") == 1, result.output
@@ -236,10 +268,14 @@ def test_bad_yaml_configs_are_one_line_errors_without_values(tmp_path, sapient_c
 
 def kaggle_subset(tasks: TaskSet, ids: list[str], path: Path) -> None:
     chosen = {t: tasks[t].to_json() for t in ids}
-    path.write_text(json.dumps({k: {"train": v["train"], "test": [{"input": x["input"]} for x in v["test"]]}
-                                for k, v in chosen.items()}))
+    path.write_text(
+        json.dumps(
+            {k: {"train": v["train"], "test": [{"input": x["input"]} for x in v["test"]]} for k, v in chosen.items()}
+        )
+    )
     path.with_name(path.name.replace("challenges", "solutions")).write_text(
-        json.dumps({k: [x["output"] for x in v["test"]] for k, v in chosen.items()}))
+        json.dumps({k: [x["output"] for x in v["test"]] for k, v in chosen.items()})
+    )
 
 
 @pytest.mark.e2e
@@ -247,15 +283,30 @@ def test_reference_hrm_layout_import_evaluate_report_compare(tmp_path):
     training, evaluation = load_tasks("arc-agi-1/training"), load_tasks("arc-agi-1/evaluation")
     kaggle_subset(training, list(training.tasks)[:3], tmp_path / "tr_challenges.json")
     kaggle_subset(evaluation, list(evaluation.tasks)[:2], tmp_path / "ev_challenges.json")
-    subsets = ["--subset", f"training={tmp_path / 'tr_challenges.json'}",
-               "--subset", f"evaluation={tmp_path / 'ev_challenges.json'}"]
+    subsets = [
+        "--subset",
+        f"training={tmp_path / 'tr_challenges.json'}",
+        "--subset",
+        f"evaluation={tmp_path / 'ev_challenges.json'}",
+    ]
     build = run("data", "build", *subsets, "--test-set", "evaluation", "--num-aug", "2", "-o", tmp_path / "layout")
     assert build.exit_code == 0, build.output
     identifiers = json.loads((tmp_path / "layout" / "identifiers.json").read_text())
 
-    config = HRMConfig(num_puzzle_identifiers=len(identifiers), seq_len=900, hidden_size=16, num_heads=2,
-                       expansion=2, H_cycles=1, L_cycles=1, H_layers=1, L_layers=1, puzzle_emb_ndim=16,
-                       halt_max_steps=2, forward_dtype="float32")
+    config = HRMConfig(
+        num_puzzle_identifiers=len(identifiers),
+        seq_len=900,
+        hidden_size=16,
+        num_heads=2,
+        expansion=2,
+        H_cycles=1,
+        L_cycles=1,
+        H_layers=1,
+        L_layers=1,
+        puzzle_emb_ndim=16,
+        halt_max_steps=2,
+        forward_dtype="float32",
+    )
     torch.manual_seed(0)
     model = HRM(config)
     with torch.no_grad():
@@ -263,14 +314,32 @@ def test_reference_hrm_layout_import_evaluate_report_compare(tmp_path):
     torch.save(to_reference(model.state_dict()), tmp_path / "step_123")
     (tmp_path / "all_config.yaml").write_text(yaml.dump(sapient_all_config(config)))
     (tmp_path / "dataset.json").write_text(json.dumps({k: getattr(config, k) for k in DATA_KEYS}))
-    imported = run("checkpoint", "import", tmp_path / "step_123", "--config", tmp_path / "all_config.yaml",
-                   "--config", tmp_path / "dataset.json", "--identifiers", tmp_path / "layout" / "identifiers.json",
-                   "-o", tmp_path / "ckpt")
+    imported = run(
+        "checkpoint",
+        "import",
+        tmp_path / "step_123",
+        "--config",
+        tmp_path / "all_config.yaml",
+        "--config",
+        tmp_path / "dataset.json",
+        "--identifiers",
+        tmp_path / "layout" / "identifiers.json",
+        "-o",
+        tmp_path / "ckpt",
+    )
     assert imported.exit_code == 0, imported.output
 
     hrm_run = tmp_path / "runs" / "hrm"
-    evaluated = run("evaluate", tmp_path / "ckpt", "--tasks", tmp_path / "ev_challenges.json",
-                    "--identifiers", tmp_path / "layout", "-o", hrm_run)
+    evaluated = run(
+        "evaluate",
+        tmp_path / "ckpt",
+        "--tasks",
+        tmp_path / "ev_challenges.json",
+        "--identifiers",
+        tmp_path / "layout",
+        "-o",
+        hrm_run,
+    )
     assert evaluated.exit_code == 0, evaluated.output
     meta = json.loads((hrm_run / "run.json").read_text())
     network = sum(v.numel() for k, v in model.state_dict().items() if "puzzle_emb" not in k)
@@ -280,8 +349,16 @@ def test_reference_hrm_layout_import_evaluate_report_compare(tmp_path):
 
     # A layout built with another seed is refused, not silently used.
     run("data", "build", *subsets, "--num-aug", "2", "--seed", "7", "-o", tmp_path / "other")
-    refused = run("evaluate", tmp_path / "ckpt", "--tasks", tmp_path / "ev_challenges.json",
-                  "--identifiers", tmp_path / "other", "-o", tmp_path / "bad")
+    refused = run(
+        "evaluate",
+        tmp_path / "ckpt",
+        "--tasks",
+        tmp_path / "ev_challenges.json",
+        "--identifiers",
+        tmp_path / "other",
+        "-o",
+        tmp_path / "bad",
+    )
     assert refused.exit_code == 1 and "not the layout of this checkpoint" in refused.output
 
     # The same report and comparison as for TRM; a baseline run records no family: it shows a dash.
@@ -318,8 +395,9 @@ def test_reference_hrm_layout_import_evaluate_report_compare(tmp_path):
 def test_presets_are_the_paper_hrm_on_the_arc1_recipe():
     paper, arc1 = load_config("hrm-arc1"), load_config("arc1")
     assert paper.model["family"] == "hrm" and paper.data == arc1.data
-    assert {k: v for k, v in vars(paper.train).items() if k != "ema"} == \
-        {k: v for k, v in vars(arc1.train).items() if k != "ema"}
+    assert {k: v for k, v in vars(paper.train).items() if k != "ema"} == {
+        k: v for k, v in vars(arc1.train).items() if k != "ema"
+    }
     fields = {k: v for k, v in paper.model.items() if k != "family"}
     config = HRMConfig(**fields, num_puzzle_identifiers=876_406, seq_len=900)
     assert config == HRMConfig(num_puzzle_identifiers=876_406)  # the paper config is our default
@@ -340,7 +418,7 @@ def test_hrm_trains_with_the_same_trainer_and_its_loss_falls(tmp_path):
     assert len(losses) == 60 and all("train/q_continue_loss" in m for m in lines if "train/loss" in m)
     first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
     assert last < 0.9 * first, (first, last)
-    (_, last_checkpoint), = checkpoint_dirs(tmp_path / "run")
+    ((_, last_checkpoint),) = checkpoint_dirs(tmp_path / "run")
     assert read_manifest(last_checkpoint)[0]["family"] == "hrm"
 
 

@@ -28,8 +28,11 @@ from models.reference import to_reference  # noqa: E402
 
 TOKEN = "hf_SECRETtokenNeverPrinted0123456789"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-RECIPE = Recipe(subsets=("training=arc-agi-1/training", "evaluation=arc-agi-1/evaluation", "concept=conceptarc"),
-                test_set="evaluation", num_aug=1)
+RECIPE = Recipe(
+    subsets=("training=arc-agi-1/training", "evaluation=arc-agi-1/evaluation", "concept=conceptarc"),
+    test_set="evaluation",
+    num_aug=1,
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,9 +57,14 @@ def put(cache: Path, repo: str, files: dict[str, bytes], kind: str = "models") -
 @pytest.fixture()
 def hub(tmp_path, monkeypatch):
     """An offline environment: fake Hub cache, trm-eval cache and registry in tmp_path, a token set."""
-    for key, value in {"HF_HOME": tmp_path / "hf", "HF_HUB_CACHE": tmp_path / "hf" / "hub",
-                       "TRM_EVAL_CACHE": tmp_path / "trm-eval", "HF_HUB_OFFLINE": "1", "HF_TOKEN": TOKEN,
-                       "TRM_EVAL_REGISTRY": tmp_path / "registry.toml"}.items():
+    for key, value in {
+        "HF_HOME": tmp_path / "hf",
+        "HF_HUB_CACHE": tmp_path / "hf" / "hub",
+        "TRM_EVAL_CACHE": tmp_path / "trm-eval",
+        "HF_HUB_OFFLINE": "1",
+        "HF_TOKEN": TOKEN,
+        "TRM_EVAL_REGISTRY": tmp_path / "registry.toml",
+    }.items():
         monkeypatch.setenv(key, str(value))
     import huggingface_hub.constants as constants
 
@@ -71,35 +79,57 @@ def tiny_reference_checkpoint(hub: Path) -> dict[str, Path]:
     the all_config.yaml the reference writes (arch nested, data_paths naming the layout)."""
     layout = build_recipe_layout(RECIPE, None, lambda m: None)
     count = len(json.loads((layout / "identifiers.json").read_text()))
-    arch = {"name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1", "puzzle_emb_ndim": 16,
-            "H_cycles": 1, "L_cycles": 1, "H_layers": 0, "L_layers": 1, "hidden_size": 16, "expansion": 2,
-            "num_heads": 2, "pos_encodings": "rope", "halt_max_steps": 2, "halt_exploration_prob": 0.1,
-            "forward_dtype": "float32", "puzzle_emb_len": 1}
+    arch = {
+        "name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1",
+        "puzzle_emb_ndim": 16,
+        "H_cycles": 1,
+        "L_cycles": 1,
+        "H_layers": 0,
+        "L_layers": 1,
+        "hidden_size": 16,
+        "expansion": 2,
+        "num_heads": 2,
+        "pos_encodings": "rope",
+        "halt_max_steps": 2,
+        "halt_exploration_prob": 0.1,
+        "forward_dtype": "float32",
+        "puzzle_emb_len": 1,
+    }
     config = {"arch": arch, "data_paths": ["data/arc1concept-aug-1"], "global_batch_size": 768, "lr": 1e-4}
     torch.manual_seed(0)
-    model = TRM(TRMConfig.from_reference({**arch, "seq_len": 900, "vocab_size": 12,
-                                          "num_puzzle_identifiers": count}))
+    model = TRM(TRMConfig.from_reference({**arch, "seq_len": 900, "vocab_size": 12, "num_puzzle_identifiers": count}))
     path = hub / "step_7"
     torch.save(to_reference(model.state_dict()), path)
-    files = {"sub/step_7": path.read_bytes(), "sub/all_config.yaml": yaml.safe_dump(config).encode(),
-             "sub/trm.py": b"raise SystemExit('never run')\n"}
+    files = {
+        "sub/step_7": path.read_bytes(),
+        "sub/all_config.yaml": yaml.safe_dump(config).encode(),
+        "sub/trm.py": b"raise SystemExit('never run')\n",
+    }
     return put(hub / "hf" / "hub", "fake/repo", files)
 
 
 def two_eval_tasks(path: Path) -> Path:
     evaluation = load_tasks("arc-agi-1/evaluation")
     chosen = {t: evaluation[t].to_json() for t in list(evaluation.tasks)[:2]}
-    path.write_text(json.dumps({k: {"train": v["train"], "test": [{"input": x["input"]} for x in v["test"]]}
-                                for k, v in chosen.items()}))
+    path.write_text(
+        json.dumps(
+            {k: {"train": v["train"], "test": [{"input": x["input"]} for x in v["test"]]} for k, v in chosen.items()}
+        )
+    )
     path.with_name(path.name.replace("challenges", "solutions")).write_text(
-        json.dumps({k: [x["output"] for x in v["test"]] for k, v in chosen.items()}))
+        json.dumps({k: [x["output"] for x in v["test"]] for k, v in chosen.items()})
+    )
     return path
 
 
 def test_addresses():
     a = parse_address("hf://arcprize/trm_arc_prize_verification/arc_v1_public@main")
-    assert (a.repo_id, a.path, a.revision, a.repo_type) == ("arcprize/trm_arc_prize_verification", "arc_v1_public",
-                                                            "main", "model")
+    assert (a.repo_id, a.path, a.revision, a.repo_type) == (
+        "arcprize/trm_arc_prize_verification",
+        "arc_v1_public",
+        "main",
+        "model",
+    )
     b = parse_address("hf://datasets/sapientinc/sudoku-extreme@abc/test.csv")
     assert (b.repo_id, b.path, b.revision, b.repo_type) == ("sapientinc/sudoku-extreme", "test.csv", "abc", "dataset")
     assert str(b) == "hf://datasets/sapientinc/sudoku-extreme/test.csv@abc"
@@ -136,7 +166,8 @@ def test_evaluate_hub_checkpoint_end_to_end(hub):
     tasks = two_eval_tasks(hub / "ev_challenges.json")
     (hub / "registry.toml").write_text(
         '[checkpoints."fake/tiny"]\naddress = "hf://fake/repo/sub"\nfamily = "trm"\nsize = "1 MB"\n'
-        f'tasks = "{tasks}"\nscores = [{{ score = 12.5, metric = "pass@2", set = "tiny set", source = "a test" }}]\n')
+        f'tasks = "{tasks}"\nscores = [{{ score = 12.5, metric = "pass@2", set = "tiny set", source = "a test" }}]\n'
+    )
     from harness.infer.published import _load
 
     _load.cache_clear()
@@ -149,8 +180,10 @@ def test_evaluate_hub_checkpoint_end_to_end(hub):
     assert score["fallbacks"] == 0 and 0.0 <= score["score"]["score"] <= 1.0 and meta["checkpoint_step"] == 7
     manifest = json.loads((Path(meta["checkpoint"]) / "manifest.json").read_text())
     layout = build_recipe_layout(RECIPE, None, lambda m: None)
-    assert manifest["puzzle_identifiers"]["sha256"] == json.loads((layout / "layout.json").read_text())[
-        "identifiers_sha256"]
+    assert (
+        manifest["puzzle_identifiers"]["sha256"]
+        == json.loads((layout / "layout.json").read_text())["identifiers_sha256"]
+    )
     assert meta["published"]["address"] == "hf://fake/repo/sub" and meta["published"]["commit"] == COMMIT
 
     # By registry name: the cached layout and import are reused, the published number shown as theirs.
@@ -180,7 +213,8 @@ def test_hash_mismatch_and_corrupt_download_are_refused(hub):
 
     (hub / "registry.toml").write_text(
         f'[checkpoints."fake/pinned"]\naddress = "hf://fake/repo/sub"\nfamily = "trm"\nsize = "1 MB"\n'
-        f'tasks = "x"\nsha256 = "{"0" * 64}"\n')
+        f'tasks = "x"\nsha256 = "{"0" * 64}"\n'
+    )
     from harness.infer.published import _load
 
     _load.cache_clear()
@@ -214,10 +248,13 @@ def test_checkpoint_list_names_the_arc_prize_checkpoints(monkeypatch):
     monkeypatch.delenv("TRM_EVAL_REGISTRY", raising=False)
     out = CliRunner().invoke(cli, ["checkpoint", "list"])
     assert out.exit_code == 0, out.output
-    for text in ("arcprize/arc-agi-1  hf://arcprize/trm_arc_prize_verification/arc_v1_public",
-                 "published: 40.0% pass@2 on ARC-AGI-1 semi-private", "arcprize/arc-agi-2",
-                 "published: 6.2% pass@2 on ARC-AGI-2 semi-private",
-                 "trm-eval evaluate arcprize/arc-agi-1 --tasks arc-agi-1/evaluation"):
+    for text in (
+        "arcprize/arc-agi-1  hf://arcprize/trm_arc_prize_verification/arc_v1_public",
+        "published: 40.0% pass@2 on ARC-AGI-1 semi-private",
+        "arcprize/arc-agi-2",
+        "published: 6.2% pass@2 on ARC-AGI-2 semi-private",
+        "trm-eval evaluate arcprize/arc-agi-1 --tasks arc-agi-1/evaluation",
+    ):
         assert text in out.output
 
 
@@ -226,19 +263,29 @@ def test_push_dry_run_lists_files_and_calls_without_the_client(hub):
     tiny_reference_checkpoint(hub)
     runner = CliRunner()
     tasks = two_eval_tasks(hub / "ev_challenges.json")
-    assert runner.invoke(cli, ["evaluate", "hf://fake/repo/sub", "--tasks", str(tasks), "-o",
-                               str(hub / "run")]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["evaluate", "hf://fake/repo/sub", "--tasks", str(tasks), "-o", str(hub / "run")]).exit_code
+        == 0
+    )
     ckpt = json.loads((hub / "run" / "run.json").read_text())["checkpoint"]
-    code = ("import sys; from harness.cli.main import cli\n"
-            f"cli(['checkpoint', 'push', {ckpt!r}, 'me/tiny-trm', '--run', {str(hub / 'run')!r}, '--dry-run'],"
-            " standalone_mode=False)\n"
-            "assert 'huggingface_hub' not in sys.modules, 'the dry run imported huggingface_hub'\n")
+    code = (
+        "import sys; from harness.cli.main import cli\n"
+        f"cli(['checkpoint', 'push', {ckpt!r}, 'me/tiny-trm', '--run', {str(hub / 'run')!r}, '--dry-run'],"
+        " standalone_mode=False)\n"
+        "assert 'huggingface_hub' not in sys.modules, 'the dry run imported huggingface_hub'\n"
+    )
     env = {**os.environ, "HF_TOKEN": TOKEN}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    for text in ("file model.safetensors", "file manifest.json", "file identifiers.json", "file README.md",
-                 "call HfApi().create_repo(repo_id='me/tiny-trm'", "call HfApi().upload_folder(repo_id='me/tiny-trm'"):
+    for text in (
+        "file model.safetensors",
+        "file manifest.json",
+        "file identifiers.json",
+        "file README.md",
+        "call HfApi().create_repo(repo_id='me/tiny-trm'",
+        "call HfApi().upload_folder(repo_id='me/tiny-trm'",
+    ):
         assert text in out, out
     card = yaml.safe_load(out.split("---\n")[1])
     result = card["model-index"][0]["results"][0]

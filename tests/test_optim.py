@@ -17,7 +17,7 @@ def test_adam_atan2_follows_the_published_update_rule():
         ref *= 1 - 0.01 * 0.1
         m = m + 0.1 * (g - m)
         v = v + 0.05 * (g * g - v)
-        ref -= 0.01 / (1 - 0.9 ** t) * torch.atan2(m, v.sqrt() / math.sqrt(1 - 0.95 ** t))
+        ref -= 0.01 / (1 - 0.9**t) * torch.atan2(m, v.sqrt() / math.sqrt(1 - 0.95**t))
         torch.testing.assert_close(p.detach(), ref, rtol=1e-12, atol=1e-12)
 
 

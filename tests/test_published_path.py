@@ -18,10 +18,14 @@ pytestmark = pytest.mark.e2e  # every test here drives the CLI
 def kaggle_subset(tasks, ids, path):
     """Write a few tasks as a Kaggle challenges + solutions pair."""
     chosen = {t: tasks[t].to_json() for t in ids}
-    path.write_text(json.dumps({k: {"train": v["train"], "test": [{"input": x["input"]} for x in v["test"]]}
-                                for k, v in chosen.items()}))
+    path.write_text(
+        json.dumps(
+            {k: {"train": v["train"], "test": [{"input": x["input"]} for x in v["test"]]} for k, v in chosen.items()}
+        )
+    )
     path.with_name(path.name.replace("challenges", "solutions")).write_text(
-        json.dumps({k: [x["output"] for x in v["test"]] for k, v in chosen.items()}))
+        json.dumps({k: [x["output"] for x in v["test"]] for k, v in chosen.items()})
+    )
 
 
 def test_reference_checkpoint_layout_import_evaluate(tmp_path):
@@ -29,18 +33,46 @@ def test_reference_checkpoint_layout_import_evaluate(tmp_path):
     kaggle_subset(training, list(training.tasks)[:3], tmp_path / "tr_challenges.json")
     kaggle_subset(evaluation, list(evaluation.tasks)[:2], tmp_path / "ev_challenges.json")
     runner = CliRunner()
-    build = runner.invoke(cli, ["data", "build", "--subset", f"training={tmp_path / 'tr_challenges.json'}",
-                                "--subset", f"evaluation={tmp_path / 'ev_challenges.json'}", "--test-set",
-                                "evaluation", "--num-aug", "2", "-o", str(tmp_path / "layout")])
+    build = runner.invoke(
+        cli,
+        [
+            "data",
+            "build",
+            "--subset",
+            f"training={tmp_path / 'tr_challenges.json'}",
+            "--subset",
+            f"evaluation={tmp_path / 'ev_challenges.json'}",
+            "--test-set",
+            "evaluation",
+            "--num-aug",
+            "2",
+            "-o",
+            str(tmp_path / "layout"),
+        ],
+    )
     assert build.exit_code == 0, build.output
     identifiers = json.loads((tmp_path / "layout" / "identifiers.json").read_text())
 
     # A reference-code checkpoint: compiled-module key names, float32, random weights.
-    reference_config = {"arch": "TinyRecursiveReasoningModel_ACTV1", "seq_len": 900, "vocab_size": 12,
-                        "num_puzzle_identifiers": len(identifiers), "puzzle_emb_ndim": 16, "H_cycles": 1,
-                        "L_cycles": 1, "H_layers": 0, "L_layers": 1, "hidden_size": 16, "expansion": 2,
-                        "num_heads": 2, "pos_encodings": "rope", "halt_max_steps": 2,
-                        "halt_exploration_prob": 0.1, "forward_dtype": "float32", "puzzle_emb_len": 1}
+    reference_config = {
+        "arch": "TinyRecursiveReasoningModel_ACTV1",
+        "seq_len": 900,
+        "vocab_size": 12,
+        "num_puzzle_identifiers": len(identifiers),
+        "puzzle_emb_ndim": 16,
+        "H_cycles": 1,
+        "L_cycles": 1,
+        "H_layers": 0,
+        "L_layers": 1,
+        "hidden_size": 16,
+        "expansion": 2,
+        "num_heads": 2,
+        "pos_encodings": "rope",
+        "halt_max_steps": 2,
+        "halt_exploration_prob": 0.1,
+        "forward_dtype": "float32",
+        "puzzle_emb_len": 1,
+    }
     torch.manual_seed(0)
     model = TRM(TRMConfig.from_reference(reference_config))
     with torch.no_grad():
@@ -48,23 +80,71 @@ def test_reference_checkpoint_layout_import_evaluate(tmp_path):
     torch.save(to_reference(model.state_dict()), tmp_path / "step_123")
     (tmp_path / "all_config.json").write_text(json.dumps(reference_config))
 
-    imported = runner.invoke(cli, ["checkpoint", "import", str(tmp_path / "step_123"), "--config",
-                                   str(tmp_path / "all_config.json"), "--identifiers",
-                                   str(tmp_path / "layout" / "identifiers.json"), "-o", str(tmp_path / "ckpt")])
+    imported = runner.invoke(
+        cli,
+        [
+            "checkpoint",
+            "import",
+            str(tmp_path / "step_123"),
+            "--config",
+            str(tmp_path / "all_config.json"),
+            "--identifiers",
+            str(tmp_path / "layout" / "identifiers.json"),
+            "-o",
+            str(tmp_path / "ckpt"),
+        ],
+    )
     assert imported.exit_code == 0, imported.output
     run = tmp_path / "run"
-    evaluated = runner.invoke(cli, ["evaluate", str(tmp_path / "ckpt"), "--tasks", str(tmp_path / "ev_challenges.json"),
-                                    "--identifiers", str(tmp_path / "layout"), "-o", str(run)])
+    evaluated = runner.invoke(
+        cli,
+        [
+            "evaluate",
+            str(tmp_path / "ckpt"),
+            "--tasks",
+            str(tmp_path / "ev_challenges.json"),
+            "--identifiers",
+            str(tmp_path / "layout"),
+            "-o",
+            str(run),
+        ],
+    )
     assert evaluated.exit_code == 0, evaluated.output
     meta = json.loads((run / "run.json").read_text())
     assert meta["checkpoint_step"] == 123 and meta["views"] == 3 * sum(
-        len(evaluation[t].test_inputs) for t in list(evaluation.tasks)[:2])
+        len(evaluation[t].test_inputs) for t in list(evaluation.tasks)[:2]
+    )
     assert json.loads((run / "score.json").read_text())["fallbacks"] == 0
 
     # A layout built with another seed is refused, not silently used.
-    runner.invoke(cli, ["data", "build", "--subset", f"training={tmp_path / 'tr_challenges.json'}", "--subset",
-                        f"evaluation={tmp_path / 'ev_challenges.json'}", "--num-aug", "2", "--seed", "7",
-                        "-o", str(tmp_path / "other")])
-    refused = runner.invoke(cli, ["evaluate", str(tmp_path / "ckpt"), "--tasks", str(tmp_path / "ev_challenges.json"),
-                                  "--identifiers", str(tmp_path / "other"), "-o", str(tmp_path / "run2")])
+    runner.invoke(
+        cli,
+        [
+            "data",
+            "build",
+            "--subset",
+            f"training={tmp_path / 'tr_challenges.json'}",
+            "--subset",
+            f"evaluation={tmp_path / 'ev_challenges.json'}",
+            "--num-aug",
+            "2",
+            "--seed",
+            "7",
+            "-o",
+            str(tmp_path / "other"),
+        ],
+    )
+    refused = runner.invoke(
+        cli,
+        [
+            "evaluate",
+            str(tmp_path / "ckpt"),
+            "--tasks",
+            str(tmp_path / "ev_challenges.json"),
+            "--identifiers",
+            str(tmp_path / "other"),
+            "-o",
+            str(tmp_path / "run2"),
+        ],
+    )
     assert refused.exit_code == 1 and "not the layout of this checkpoint" in refused.output

@@ -28,9 +28,12 @@ def reference_outputs(tasks, rng, wrong_for=()):
                 rows.append((len(identifiers) - 1, encode_grid(t.apply(inp)), encode_grid(t.apply(guess))))
     rows.append((0, np.zeros(900, np.uint8), np.zeros(900, np.uint8)))  # padding
     ids, inputs, preds = zip(*rows)
-    data = {"puzzle_identifiers": torch.tensor(ids, dtype=torch.int32),
-            "inputs": torch.from_numpy(np.stack(inputs)), "preds": torch.from_numpy(np.stack(preds)).long(),
-            "q_halt_logits": torch.randn(len(rows))}
+    data = {
+        "puzzle_identifiers": torch.tensor(ids, dtype=torch.int32),
+        "inputs": torch.from_numpy(np.stack(inputs)),
+        "preds": torch.from_numpy(np.stack(preds)).long(),
+        "q_halt_logits": torch.randn(len(rows)),
+    }
     return identifiers, data
 
 
@@ -46,12 +49,24 @@ def test_reference_outputs_vote_to_the_truth(kaggle_files, tmp_path):
     assert attempts[("bbbb0002", 1)][0].tolist() == [[0]]
 
     (tmp_path / "identifiers.json").write_text(json.dumps(identifiers))
-    result = CliRunner().invoke(cli, ["predictions", "import-reference", str(tmp_path / "step_10_all_preds.0"),
-                                      "--identifiers", str(tmp_path / "identifiers.json"),
-                                      "--tasks", str(kaggle_files), "-o", str(tmp_path / "p.jsonl")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "predictions",
+            "import-reference",
+            str(tmp_path / "step_10_all_preds.0"),
+            "--identifiers",
+            str(tmp_path / "identifiers.json"),
+            "--tasks",
+            str(kaggle_files),
+            "-o",
+            str(tmp_path / "p.jsonl"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    voted = CliRunner().invoke(cli, ["vote", str(tmp_path / "p.jsonl"), "--tasks", str(kaggle_files),
-                                     "-o", str(tmp_path / "s.json"), "--json"])
+    voted = CliRunner().invoke(
+        cli, ["vote", str(tmp_path / "p.jsonl"), "--tasks", str(kaggle_files), "-o", str(tmp_path / "s.json"), "--json"]
+    )
     assert json.loads(voted.output)["score"]["score"] == pytest.approx(0.5)
 
 
@@ -72,8 +87,9 @@ def test_empty_model_outputs_are_never_submitted(kaggle_files):
     from augment import IDENTITY
     from voting import Predictions
 
-    preds = Predictions.from_rows(["aaaa0001"] * 3, [0] * 3, [IDENTITY] * 3,
-                                  [np.zeros((0, 0), np.uint8)] * 2 + [np.ones((1, 1), np.uint8)])
+    preds = Predictions.from_rows(
+        ["aaaa0001"] * 3, [0] * 3, [IDENTITY] * 3, [np.zeros((0, 0), np.uint8)] * 2 + [np.ones((1, 1), np.uint8)]
+    )
     cands = vote(preds)
     assert cands.votes[0] == 2 and cands.shapes[0].tolist() == [0, 0]
     assert [g.tolist() for g in cands.attempts()[("aaaa0001", 0)]] == [[[1]], [[1]]]

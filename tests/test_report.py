@@ -45,8 +45,10 @@ def synthetic(tmp_path_factory) -> TaskSet:
     rng = np.random.default_rng(1)
     folder = tmp_path_factory.mktemp("synthetic")
     grid = lambda: rng.integers(0, 10, (3, 4)).tolist()  # noqa: E731
-    challenges = {f"t{n:07d}": {"train": [{"input": grid(), "output": grid()}], "test": [{"input": grid()}]}
-                  for n in range(N_TASKS)}
+    challenges = {
+        f"t{n:07d}": {"train": [{"input": grid(), "output": grid()}], "test": [{"input": grid()}]}
+        for n in range(N_TASKS)
+    }
     solutions = {t: [grid()] for t in challenges}
     (folder / "arc-agi_synthetic_solutions.json").write_text(json.dumps(solutions))
     path = folder / "arc-agi_synthetic_challenges.json"
@@ -62,8 +64,10 @@ def make_run(folder: Path, tasks: TaskSet, first: range, second: range = range(0
         wrong = (truth + 1) % 10
         attempts[(task.id, 0)] = [truth if n in first else wrong, truth if n in second else wrong]
     write_submission(build_submission(tasks, attempts), folder / "submission.json")
-    write_json(folder / "score.json", {"tasks": tasks.name, "tasks_hash": tasks.hash, "views": 2 * len(tasks),
-                                       "test_inputs": tasks.n_test_inputs})
+    write_json(
+        folder / "score.json",
+        {"tasks": tasks.name, "tasks_hash": tasks.hash, "views": 2 * len(tasks), "test_inputs": tasks.n_test_inputs},
+    )
     if meta is not None:
         write_json(folder / "run.json", meta)
     return folder
@@ -77,8 +81,9 @@ def demo_runs(tmp_path_factory) -> tuple[TaskSet, Path]:
     full = load_tasks("arc-agi-1/training")
     ids = list(full.tasks)[:24]
     challenges = {t: full[t].to_json() for t in ids}
-    (root / "arc-agi_few_solutions.json").write_text(json.dumps({t: [o["output"] for o in v["test"]]
-                                                                 for t, v in challenges.items()}))
+    (root / "arc-agi_few_solutions.json").write_text(
+        json.dumps({t: [o["output"] for o in v["test"]] for t, v in challenges.items()})
+    )
     for v in challenges.values():
         v["test"] = [{"input": o["input"]} for o in v["test"]]
     (root / "arc-agi_few_challenges.json").write_text(json.dumps(challenges))
@@ -105,8 +110,17 @@ def engine_run(runs: Path, tasks: TaskSet) -> None:
         arrays |= {f"step{step}_shapes": p.shapes, f"step{step}_offsets": p.offsets, f"step{step}_cells": p.cells}
     (target / "predictions").mkdir()
     np.savez_compressed(target / "predictions" / "chunk-000000.npz", **arrays, steps=np.full(len(final), 2))
-    write_json(target / "run.json", {"checkpoint": "ckpt/arc1", "checkpoint_step": 518071, "max_steps": 2,
-                                     "mean_steps": 2.0, "gpu_seconds": 1800.0, "device": "cuda:0"})
+    write_json(
+        target / "run.json",
+        {
+            "checkpoint": "ckpt/arc1",
+            "checkpoint_step": 518071,
+            "max_steps": 2,
+            "mean_steps": 2.0,
+            "gpu_seconds": 1800.0,
+            "device": "cuda:0",
+        },
+    )
 
 
 # ---------------------------------------------------------------- pictures
@@ -119,7 +133,7 @@ def test_grid_png_decodes_to_the_arc_palette():
     pixels = mpimg.imread(io.BytesIO(grid_png(grid)))
     assert pixels.shape[:2] == (3, 10)
     rgb = np.round(pixels[..., :3] * 255).astype(int)
-    palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in ARC_PALETTE])
+    palette = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in ARC_PALETTE])
     assert np.array_equal(rgb, palette[grid])
 
 
@@ -129,8 +143,13 @@ def test_grid_png_decodes_to_the_arc_palette():
 @pytest.mark.e2e
 def test_report_numbers_on_constructed_runs(synthetic, tmp_path):
     # good: attempt 1 right on tasks 0-19, attempt 2 (only) on 20-29 -> pass@1 50%, pass@2 75%.
-    good = make_run(tmp_path / "good", synthetic, range(20), range(20, 30),
-                    {"checkpoint": "ckpt/a", "max_steps": 16, "mean_steps": 9.5, "gpu_seconds": 14400.0})
+    good = make_run(
+        tmp_path / "good",
+        synthetic,
+        range(20),
+        range(20, 30),
+        {"checkpoint": "ckpt/a", "max_steps": 16, "mean_steps": 9.5, "gpu_seconds": 14400.0},
+    )
     bad = make_run(tmp_path / "bad", synthetic, range(10))
     out = tmp_path / "report"
     result = run("report", bad, good, "--price-per-gpu-hour", 2, "-o", out)
@@ -166,8 +185,8 @@ def test_report_numbers_on_constructed_runs(synthetic, tmp_path):
     ids = list(synthetic.tasks)
     assert re.findall(r'<div class="task" id="s0-(t\d+)"', page) == ids[30:] + ids[10:30] + ids[:10]
     lo, hi = measured.loc["good", ["pass2_low", "pass2_high"]]
-    assert f"<b>75.00%</b><br><span class=\"hash\">[{100 * lo:.2f}, {100 * hi:.2f}]</span>" in page
-    assert "<td class=\"num\">$0.20</td>" in page and "quoted, not measured by us" in page
+    assert f'<b>75.00%</b><br><span class="hash">[{100 * lo:.2f}, {100 * hi:.2f}]</span>' in page
+    assert '<td class="num">$0.20</td>' in page and "quoted, not measured by us" in page
 
     matrix = pd.read_csv(out / f"tasks-{synthetic.hash[:12]}.csv").set_index("task_id")
     assert matrix["good"].sum() == 30 and matrix["bad"].sum() == 10 and len(matrix) == N_TASKS
@@ -247,7 +266,7 @@ def test_compare_strictly_better_run_is_significant(synthetic, tmp_path):
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert (out["only_a"], out["only_b"]) == (0, 15)
-    assert out["p_value"] == pytest.approx(2 * 0.5 ** 15) and out["significant"]
+    assert out["p_value"] == pytest.approx(2 * 0.5**15) and out["significant"]
     assert out["difference"] == pytest.approx(15 / N_TASKS)
     assert 0 < out["ci95"][0] < 15 / N_TASKS < out["ci95"][1]
     assert out["verdict"].startswith("b is better than a")
@@ -258,7 +277,7 @@ def test_compare_strictly_better_run_is_significant(synthetic, tmp_path):
 
 def test_mcnemar_exact_matches_the_binomial():
     assert mcnemar_exact(0, 0) == 1.0
-    assert mcnemar_exact(2, 8) == pytest.approx(2 * sum(math.comb(10, k) for k in range(3)) / 2 ** 10)
+    assert mcnemar_exact(2, 8) == pytest.approx(2 * sum(math.comb(10, k) for k in range(3)) / 2**10)
 
 
 @pytest.mark.e2e
@@ -282,11 +301,26 @@ def test_report_renders_in_chromium(demo_runs, tmp_path):
     assert run("report", runs / "symmetry", runs / "engine", runs / "copy-input", "-o", out).exit_code == 0
     png = tmp_path / "shot.png"
     proc = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--enable-logging=stderr", "--v=0", f"--screenshot={png}", "--window-size=1280,2000",
-         (out / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={png}",
+            "--window-size=1280,2000",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
     assert errors == []

@@ -9,13 +9,16 @@ from harness.core.sources import BUILTIN_SETS, load_solutions, load_tasks
 from tests.helpers import make_task
 
 
-@pytest.mark.parametrize("name, n_tasks, n_outputs", [
-    ("arc-agi-1/training", 400, 416),
-    ("arc-agi-1/evaluation", 400, 419),
-    ("arc-agi-2/training", 1000, 1076),
-    ("arc-agi-2/evaluation", 120, 167),
-    ("arc-agi-2-kaggle/evaluation", 120, 172),
-])
+@pytest.mark.parametrize(
+    "name, n_tasks, n_outputs",
+    [
+        ("arc-agi-1/training", 400, 416),
+        ("arc-agi-1/evaluation", 400, 419),
+        ("arc-agi-2/training", 1000, 1076),
+        ("arc-agi-2/evaluation", 120, 167),
+        ("arc-agi-2-kaggle/evaluation", 120, 172),
+    ],
+)
 def test_builtin_sets(name, n_tasks, n_outputs):
     tasks = load_tasks(name)
     assert len(tasks) == n_tasks and tasks.n_test_outputs == n_outputs and tasks.has_solutions

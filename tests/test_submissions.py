@@ -75,8 +75,7 @@ def test_validation_lists_every_problem(kaggle_files, tmp_path):
         f"sub.json: task zzzz9999: not in {tasks.name}",
     ]
     del raw["aaaa0001"]
-    assert "sub.json: task aaaa0001: missing" in validate_submission(raw, tasks.test_counts(), tasks.name,
-                                                                     "sub.json")
+    assert "sub.json: task aaaa0001: missing" in validate_submission(raw, tasks.test_counts(), tasks.name, "sub.json")
 
 
 def test_write_is_atomic_and_leaves_no_temp_files(kaggle_files, tmp_path):

@@ -31,9 +31,19 @@ CANVAS = 4
 
 def tiny_model(n_ids: int) -> TRM:
     torch.manual_seed(0)
-    config = TRMConfig(num_puzzle_identifiers=n_ids, seq_len=CANVAS * CANVAS, hidden_size=32, num_heads=2,
-                       H_cycles=2, L_cycles=2, L_layers=1, puzzle_emb_ndim=32, puzzle_emb_len=1,
-                       halt_max_steps=3, forward_dtype="float32")
+    config = TRMConfig(
+        num_puzzle_identifiers=n_ids,
+        seq_len=CANVAS * CANVAS,
+        hidden_size=32,
+        num_heads=2,
+        H_cycles=2,
+        L_cycles=2,
+        L_layers=1,
+        puzzle_emb_ndim=32,
+        puzzle_emb_len=1,
+        halt_max_steps=3,
+        forward_dtype="float32",
+    )
     model = TRM(config)
     with torch.no_grad():
         model.inner.puzzle_emb.weights.normal_()
@@ -60,9 +70,15 @@ def _synthetic(depth: int = 5, n: int = 4, seq: int = 6, seed: int = 0) -> tuple
     preds = np.repeat(rng.integers(0, 12, (1, n, seq), dtype=np.uint8), depth, axis=0)
     preds[2, 1, 0] ^= 1  # row 1 changes at step 3, and back at step 4
     preds[3:, 2] = 7  # row 2 changes at step 4
-    rows = {"view": np.arange(n), "restart": np.zeros(n, np.int16), "identifier": np.arange(n),
-            "task_ids": np.array(["t"] * n), "test_index": np.zeros(n, np.int64), "tids": np.zeros(n, np.int8),
-            "colors": np.tile(np.arange(10, dtype=np.uint8), (n, 1))}
+    rows = {
+        "view": np.arange(n),
+        "restart": np.zeros(n, np.int16),
+        "identifier": np.arange(n),
+        "task_ids": np.array(["t"] * n),
+        "test_index": np.zeros(n, np.int64),
+        "tids": np.zeros(n, np.int8),
+        "colors": np.tile(np.arange(10, dtype=np.uint8), (n, 1)),
+    }
     signals = {k: rng.normal(size=(depth, n)) for k in ("q_halt", "q_continue", "dz", "entropy")}
     return Recording.from_dense(rows, preds, signals), preds
 
@@ -117,8 +133,9 @@ def _random_predictions(n: int, seed: int) -> Predictions:
     rng = np.random.default_rng(seed)
     grids = [rng.integers(0, 2, (2, 2), dtype=np.uint8) if i % 7 else np.zeros((0, 0), np.uint8) for i in range(n)]
     transforms = [Transform(int(rng.integers(8)), (0, *(1 + rng.permutation(9)).tolist())) for _ in range(n)]
-    return Predictions.from_rows([f"t{i % 3}" for i in range(n)], [i % 2 for i in range(n)], transforms, grids,
-                                 np.round(rng.normal(size=n), 1))
+    return Predictions.from_rows(
+        [f"t{i % 3}" for i in range(n)], [i % 2 for i in range(n)], transforms, grids, np.round(rng.normal(size=n), 1)
+    )
 
 
 @pytest.mark.parametrize("selector", ["votes-q", "votes", "q", "entropy"])
@@ -190,8 +207,22 @@ def test_nfe_per_step_and_helpers():
 def test_sweep_command_end_to_end(setup, kaggle_files, tmp_path):
     _, _, model, ckpt = setup
     out = tmp_path / "sweep"
-    args = ["sweep", str(ckpt), "--tasks", str(kaggle_files), "--depth", "4", "--breadth", "2", "--batch-size", "6",
-            "--chunk-size", "5", "-o", str(out)]
+    args = [
+        "sweep",
+        str(ckpt),
+        "--tasks",
+        str(kaggle_files),
+        "--depth",
+        "4",
+        "--breadth",
+        "2",
+        "--batch-size",
+        "6",
+        "--chunk-size",
+        "5",
+        "-o",
+        str(out),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "oracle" in result.output and "reference protocol" in result.output

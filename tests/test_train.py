@@ -107,8 +107,19 @@ def test_resume_after_kill_9(tiny, tmp_path):
     straight = tmp_path / "straight"
     train(load_config(tiny, ["train.max_steps=8", "train.checkpoint_every=2"]), straight)
     run = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "harness.cli", "train", str(tiny), "--set", "train.max_steps=8",
-           "--set", "train.checkpoint_every=2", "-o", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "train",
+        str(tiny),
+        "--set",
+        "train.max_steps=8",
+        "--set",
+        "train.checkpoint_every=2",
+        "-o",
+        str(run),
+    ]
     env = os.environ | {"OMP_NUM_THREADS": "1"}  # the same thread count as this process: same sums
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -141,8 +152,21 @@ def test_two_process_gloo_equals_one_process(tiny, tmp_path):
     train(load_config(tiny), tmp_path / "one")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
     env["OMP_NUM_THREADS"] = "1"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
-           "-m", "harness.cli", "train", str(tiny), "-o", str(tmp_path / "two")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29517",
+        "-m",
+        "harness.cli",
+        "train",
+        str(tiny),
+        "-o",
+        str(tmp_path / "two"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     a_metrics, a_weights = final_state(tmp_path / "one")
@@ -159,8 +183,15 @@ def test_fine_tune_onto_new_tasks_starts_from_the_mean_embedding(tiny, tmp_path)
     train(base, tmp_path / "base")
     ckpt = checkpoint_dirs(tmp_path / "base")[-1][1]
     old = load_file(ckpt / "model.safetensors")["inner.puzzle_emb.weights"]
-    cfg = load_config(tiny, ["data.num_aug=5", "train.max_steps=2", "train.freeze_weights_steps=2",
-                             f"train.init_from={json.dumps(str(ckpt))}"])
+    cfg = load_config(
+        tiny,
+        [
+            "data.num_aug=5",
+            "train.max_steps=2",
+            "train.freeze_weights_steps=2",
+            f"train.init_from={json.dumps(str(ckpt))}",
+        ],
+    )
     result = train(cfg, tmp_path / "tuned")
     tuned = load_file(Path(result["checkpoint"]) / "model.safetensors")
     for k, v in load_file(ckpt / "model.safetensors").items():

@@ -36,8 +36,15 @@ def prediction_sets(draw):
     rows = []
     for _ in range(n):
         t = views[rng.integers(len(views))]
-        rows.append((f"task{rng.integers(3)}", int(rng.integers(2)), t, t.apply(bases[rng.integers(4)]),
-                     float(rng.choice([-1.0, 0.0, 0.5, 2.0]))))
+        rows.append(
+            (
+                f"task{rng.integers(3)}",
+                int(rng.integers(2)),
+                t,
+                t.apply(bases[rng.integers(4)]),
+                float(rng.choice([-1.0, 0.0, 0.5, 2.0])),
+            )
+        )
     return [list(c) for c in zip(*rows)]
 
 
@@ -62,8 +69,9 @@ def test_vote_agrees_with_a_naive_reference_rule(data):
 def _rows(*specs):
     """specs: (grid, q) in the identity frame for one pair."""
     grids = [np.array(g, np.uint8) for g, _ in specs]
-    return Predictions.from_rows(["t"] * len(specs), [0] * len(specs), [IDENTITY] * len(specs), grids,
-                                 [q for _, q in specs])
+    return Predictions.from_rows(
+        ["t"] * len(specs), [0] * len(specs), [IDENTITY] * len(specs), grids, [q for _, q in specs]
+    )
 
 
 def test_ranking_rules_and_tie_break():
@@ -81,8 +89,9 @@ def test_ranking_rules_and_tie_break():
 
 
 def test_missing_confidence_counts_as_half():
-    preds = Predictions.from_rows(["t", "t"], [0, 0], [IDENTITY, IDENTITY],
-                                  [np.array([[1]], np.uint8), np.array([[2]], np.uint8)], [None, 0.1])
+    preds = Predictions.from_rows(
+        ["t", "t"], [0, 0], [IDENTITY, IDENTITY], [np.array([[1]], np.uint8), np.array([[2]], np.uint8)], [None, 0.1]
+    )
     cands = vote(preds)
     assert cands.grid(0).item() == 2 and cands.mean_q[1] == 0.5
 
@@ -108,13 +117,17 @@ def test_attempts_are_distinct_when_possible_and_padded_otherwise():
 
 def test_pass_at_k_counts_missing_pairs_as_wrong_and_averages_per_task():
     preds = Predictions.from_rows(
-        ["t1", "t1", "t1", "t2"], [0, 0, 0, 0], [IDENTITY] * 4,
+        ["t1", "t1", "t1", "t2"],
+        [0, 0, 0, 0],
+        [IDENTITY] * 4,
         [np.array(g, np.uint8) for g in ([[1]], [[1]], [[2]], [[7]])],
     )
     cands = vote(preds)
-    truth = {"t1": [np.array([[2]], np.uint8), np.array([[9]], np.uint8)],  # t1[1] has no predictions
-             "t2": [np.array([[7]], np.uint8)],
-             "t3": [np.array([[0]], np.uint8)]}  # no predictions at all
+    truth = {
+        "t1": [np.array([[2]], np.uint8), np.array([[9]], np.uint8)],  # t1[1] has no predictions
+        "t2": [np.array([[7]], np.uint8)],
+        "t3": [np.array([[0]], np.uint8)],
+    }  # no predictions at all
     scores = pass_at_k(cands, truth, ks=(1, 2))
     assert scores[1] == pytest.approx((0 + 1 + 0) / 3)
     assert scores[2] == pytest.approx((0.5 + 1 + 0) / 3)

@@ -18,8 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULTS: dict[str, tuple[float, ...]] = {"fixed": (), "q": (0.0,), "stable": (2,), "converged": (0.01,),
-                                          "entropy": (2, 0.01)}
+DEFAULTS: dict[str, tuple[float, ...]] = {
+    "fixed": (),
+    "q": (0.0,),
+    "stable": (2,),
+    "converged": (0.01,),
+    "entropy": (2, 0.01),
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class HaltRule:
             values = tuple(float(r) for r in raw)
         except ValueError:
             raise ValueError(f"halting rule {spec!r}: parameters must be numbers") from None
-        params = values + default[len(values):]
+        params = values + default[len(values) :]
         if name in ("stable", "entropy") and (params[0] < 1 or params[0] != int(params[0])):
             raise ValueError(f"halting rule {spec!r}: k must be a whole number >= 1")
         return cls(name, params)
@@ -71,7 +76,7 @@ def _runs(bad: np.ndarray, k: int) -> np.ndarray:
     c = np.cumsum(np.vstack([np.zeros((1, bad.shape[1]), np.int64), bad.astype(np.int64)]), axis=0)
     out = np.zeros(bad.shape, bool)
     if k <= bad.shape[0]:
-        out[k - 1:] = (c[k:] - c[:-k]) == 0
+        out[k - 1 :] = (c[k:] - c[:-k]) == 0
     return out
 
 

@@ -34,12 +34,20 @@ class Predictions:
     def subset(self, idx: np.ndarray) -> Predictions:
         """The rows `idx` (indices or a boolean mask); the cell buffer is shared, not copied."""
         idx = np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx)
-        return Predictions(self.task_ids[idx], self.test_index[idx], self.tids[idx], self.colors[idx],
-                           self.shapes[idx], self.offsets[idx], self.cells, self.q_halt[idx])
+        return Predictions(
+            self.task_ids[idx],
+            self.test_index[idx],
+            self.tids[idx],
+            self.colors[idx],
+            self.shapes[idx],
+            self.offsets[idx],
+            self.cells,
+            self.q_halt[idx],
+        )
 
     def grid(self, i: int) -> np.ndarray:
         h, w = self.shapes[i]
-        return self.cells[self.offsets[i]:self.offsets[i] + h * w].reshape(h, w)
+        return self.cells[self.offsets[i] : self.offsets[i] + h * w].reshape(h, w)
 
     def transform(self, i: int) -> Transform:
         return Transform(int(self.tids[i]), tuple(int(c) for c in self.colors[i]))
@@ -59,10 +67,12 @@ class Predictions:
         sizes = shapes[:, 0] * shapes[:, 1]
         offsets = np.zeros(n, dtype=np.int64)
         np.cumsum(sizes[:-1], out=offsets[1:])
-        cells = np.concatenate([np.asarray(g, dtype=np.uint8).ravel() for g in grids]) if n else \
-            np.zeros(0, np.uint8)
-        q = np.full(n, np.nan) if q_halt is None else \
-            np.array([np.nan if v is None else float(v) for v in q_halt], dtype=np.float64)
+        cells = np.concatenate([np.asarray(g, dtype=np.uint8).ravel() for g in grids]) if n else np.zeros(0, np.uint8)
+        q = (
+            np.full(n, np.nan)
+            if q_halt is None
+            else np.array([np.nan if v is None else float(v) for v in q_halt], dtype=np.float64)
+        )
         return cls(
             task_ids=np.asarray(task_ids, dtype=str),
             test_index=np.asarray(test_index, dtype=np.int64),

@@ -34,8 +34,9 @@ def view_weights(selector: str, dz: np.ndarray, entropy: np.ndarray) -> np.ndarr
     raise ValueError(f"{selector!r} is not a weighted selector")
 
 
-def arc_candidates(preds: Predictions, selector: str, dz: np.ndarray | None = None,
-                   entropy: np.ndarray | None = None) -> Candidates:
+def arc_candidates(
+    preds: Predictions, selector: str, dz: np.ndarray | None = None, entropy: np.ndarray | None = None
+) -> Candidates:
     """Ranked candidates per (task, test input) under `selector` (ARC_SELECTORS)."""
     if selector in ("votes-q", "votes", "q"):
         return vote(preds, selector)
@@ -59,9 +60,17 @@ def answer_ids(preds: Predictions) -> tuple[np.ndarray, np.ndarray, list[np.ndar
     return pair, answer, grids
 
 
-def top_answers(pair: np.ndarray, answer: np.ndarray, n_pairs: int, n_answers: int, selector: str,
-                q_halt: np.ndarray, weights: np.ndarray | None = None, empty: np.ndarray | None = None,
-                k: int = 2) -> np.ndarray:
+def top_answers(
+    pair: np.ndarray,
+    answer: np.ndarray,
+    n_pairs: int,
+    n_answers: int,
+    selector: str,
+    q_halt: np.ndarray,
+    weights: np.ndarray | None = None,
+    empty: np.ndarray | None = None,
+    k: int = 2,
+) -> np.ndarray:
     """(P, k) the k best answer ids of each pair 0..P-1 (rows: a subset of a recording, in stream
     order), ranked exactly as voting.vote ranks candidates under `selector` (weighted: `weights`);
     answers marked `empty` are skipped as Candidates.attempts skips them; -1 where a pair has fewer."""
@@ -76,8 +85,13 @@ def top_answers(pair: np.ndarray, answer: np.ndarray, n_pairs: int, n_answers: i
     owner = np.zeros(n_answers, np.int64)
     owner[answer] = pair
     live = votes > 0 if empty is None else (votes > 0) & ~empty
-    keys = {"votes-q": ("votes", "mean_q"), "votes": ("votes",), "q": ("mean_q", "votes"),
-            "entropy": ("weighted", "mean_q"), "convergence": ("weighted", "mean_q")}[selector]
+    keys = {
+        "votes-q": ("votes", "mean_q"),
+        "votes": ("votes",),
+        "q": ("mean_q", "votes"),
+        "entropy": ("weighted", "mean_q"),
+        "convergence": ("weighted", "mean_q"),
+    }[selector]
     ids = np.flatnonzero(live)
     order = ids[np.lexsort([first[ids]] + [-columns[c][ids] for c in reversed(keys)] + [owner[ids]])]
     rank = np.arange(len(order)) - np.searchsorted(owner[order], owner[order], side="left")
@@ -89,8 +103,9 @@ def top_answers(pair: np.ndarray, answer: np.ndarray, n_pairs: int, n_answers: i
 
 def _answer_codes(cells: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Integer id per row of its (group, answer), equal rows sharing one id."""
-    keyed = np.ascontiguousarray(np.concatenate([np.asarray(groups, ">i8").view(np.uint8).reshape(-1, 8),
-                                                 np.asarray(cells, np.uint8)], axis=1))
+    keyed = np.ascontiguousarray(
+        np.concatenate([np.asarray(groups, ">i8").view(np.uint8).reshape(-1, 8), np.asarray(cells, np.uint8)], axis=1)
+    )
     _, inverse = np.unique(keyed.view(np.dtype((np.void, keyed.shape[1]))).ravel(), return_inverse=True)
     return inverse.ravel()
 
@@ -104,8 +119,14 @@ def _argbest(groups: np.ndarray, score: np.ndarray, n_groups: int) -> np.ndarray
     return order[starts]
 
 
-def select_single(cells: np.ndarray, groups: np.ndarray, selector: str, q_halt: np.ndarray | None = None,
-                  dz: np.ndarray | None = None, entropy: np.ndarray | None = None) -> np.ndarray:
+def select_single(
+    cells: np.ndarray,
+    groups: np.ndarray,
+    selector: str,
+    q_halt: np.ndarray | None = None,
+    dz: np.ndarray | None = None,
+    entropy: np.ndarray | None = None,
+) -> np.ndarray:
     """(G,) the chosen row of each group 0..G-1 (groups: (N,) int ids, cells: (N, L) answers)."""
     groups = np.asarray(groups, np.int64)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
@@ -124,5 +145,4 @@ def select_single(cells: np.ndarray, groups: np.ndarray, selector: str, q_halt: 
 
 def oracle_single(correct: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """(G,) bool: some row of the group is correct. An oracle (it looks at the truth), not a score."""
-    return np.bincount(np.asarray(groups, np.int64), weights=np.asarray(correct, np.float64),
-                       minlength=n_groups) > 0
+    return np.bincount(np.asarray(groups, np.int64), weights=np.asarray(correct, np.float64), minlength=n_groups) > 0

@@ -48,7 +48,7 @@ class Candidates:
 
     def grid(self, i: int) -> np.ndarray:
         h, w = self.shapes[i]
-        return self.cells[self.offsets[i]:self.offsets[i] + h * w].reshape(h, w)
+        return self.cells[self.offsets[i] : self.offsets[i] + h * w].reshape(h, w)
 
     def ranked(self) -> dict[tuple[str, int], list[int]]:
         """Row indices of each pair's candidates, best first."""
@@ -90,7 +90,7 @@ def _gather(preds: Predictions, idx: np.ndarray, size: int) -> np.ndarray:
     """(n, size) cells of rows `idx`; a plain slice when they lie back to back (as decode writes them)."""
     start = preds.offsets[idx]
     if np.array_equal(start, start[0] + size * np.arange(len(idx))):
-        return preds.cells[start[0]:start[0] + size * len(idx)].reshape(len(idx), size)
+        return preds.cells[start[0] : start[0] + size * len(idx)].reshape(len(idx), size)
     return preds.cells[start[:, None] + np.arange(size)]
 
 
@@ -117,8 +117,10 @@ def _invert_all(preds: Predictions) -> dict[tuple[int, int], tuple[np.ndarray, n
             grids = np.ascontiguousarray(inverse_dihedral(cells[start:stop], tid, axes=(1, 2)))
             shape = (w, h) if SWAPS_AXES[tid] else (h, w)
             by_shape.setdefault(shape, []).append((idx[start:stop], grids.reshape(stop - start, h * w)))
-    return {s: (np.concatenate([i for i, _ in parts]), np.concatenate([c for _, c in parts]))
-            for s, parts in by_shape.items()}
+    return {
+        s: (np.concatenate([i for i, _ in parts]), np.concatenate([c for _, c in parts]))
+        for s, parts in by_shape.items()
+    }
 
 
 _HASH_WEIGHTS = np.random.default_rng(20251007).integers(1, 2**63, size=128, dtype=np.uint64) | np.uint64(1)
@@ -143,8 +145,9 @@ def _distinct(pair: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if np.array_equal(cells, cells[first][inverse]) and np.array_equal(pair, pair[first][inverse]):
         return first, inverse
     keyed = np.ascontiguousarray(np.concatenate([pair.astype(">u8").view(np.uint8).reshape(-1, 8), cells], axis=1))
-    _, first, inverse = np.unique(keyed.view(np.dtype((np.void, keyed.shape[1]))).ravel(), return_index=True,
-                                  return_inverse=True)
+    _, first, inverse = np.unique(
+        keyed.view(np.dtype((np.void, keyed.shape[1]))).ravel(), return_index=True, return_inverse=True
+    )
     return first, inverse.ravel()
 
 
@@ -224,8 +227,7 @@ def pass_at_k(
     result = {}
     for k in ks:
         per_task = [
-            np.mean([best_rank.get((task, i), k) < k for i in range(len(outputs))])
-            for task, outputs in truth.items()
+            np.mean([best_rank.get((task, i), k) < k for i in range(len(outputs))]) for task, outputs in truth.items()
         ]
         result[k] = float(np.mean(per_task)) if per_task else 0.0
     return result

@@ -25,20 +25,43 @@ def checkpoint() -> None:
 
 @checkpoint.command("import")
 @click.argument("reference")
-@click.option("--config", "config_paths", multiple=True, type=_path,
-              help="The reference run's config as JSON or YAML (architecture keys, optionally under `arch`, "
-                   "e.g. its all_config.yaml); repeat to merge files, e.g. the run config and the data set's "
-                   "dataset.json. Read from the folder for an hf:// address.")
-@click.option("--identifiers", "identifiers_path", type=_path,
-              help="The data set's identifiers.json, recorded (count + sha256) as the layout. For an hf:// "
-                   "address: default, the layout its config names, rebuilt.")
-@click.option("--concept", type=_path, help="hf://: ConceptARC challenges file to rebuild the layout with "
-              "(default: the copy shipped with trm-eval).")
-@click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Checkpoint directory to write.")
+@click.option(
+    "--config",
+    "config_paths",
+    multiple=True,
+    type=_path,
+    help="The reference run's config as JSON or YAML (architecture keys, optionally under `arch`, "
+    "e.g. its all_config.yaml); repeat to merge files, e.g. the run config and the data set's "
+    "dataset.json. Read from the folder for an hf:// address.",
+)
+@click.option(
+    "--identifiers",
+    "identifiers_path",
+    type=_path,
+    help="The data set's identifiers.json, recorded (count + sha256) as the layout. For an hf:// "
+    "address: default, the layout its config names, rebuilt.",
+)
+@click.option(
+    "--concept",
+    type=_path,
+    help="hf://: ConceptARC challenges file to rebuild the layout with (default: the copy shipped with trm-eval).",
+)
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Checkpoint directory to write.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint in OUT.")
-def import_cmd(reference: str, config_paths: tuple[Path, ...], identifiers_path: Path | None, concept: Path | None,
-               out: Path, force: bool) -> None:
+def import_cmd(
+    reference: str,
+    config_paths: tuple[Path, ...],
+    identifiers_path: Path | None,
+    concept: Path | None,
+    out: Path,
+    force: bool,
+) -> None:
     """Convert REFERENCE (a TRM or HRM .pt state dict, from the TRM reference code or sapientinc/HRM)
     into a checkpoint directory; the model family is read from the config's arch name. REFERENCE may
     be an hf://OWNER/REPO[/SUBFOLDER][@REVISION] folder or a known checkpoint's name (checkpoint list):
@@ -97,8 +120,13 @@ def info(ckpt: Path) -> None:
 
 @checkpoint.command("run-batch")
 @click.argument("ckpt", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--batch", "batch_path", required=True, type=_path,
-              help="A torch file holding a dict with `inputs` and `puzzle_identifiers` tensors.")
+@click.option(
+    "--batch",
+    "batch_path",
+    required=True,
+    type=_path,
+    help="A torch file holding a dict with `inputs` and `puzzle_identifiers` tensors.",
+)
 @click.option("--out", required=True, type=_path, help="Where to write the per-step outputs (.pt).")
 def run_batch_cmd(ckpt: Path, batch_path: Path, out: Path) -> None:
     """Evaluate a batch with CKPT; save per-step logits, q logits and preds (steps first)."""

@@ -58,8 +58,13 @@ def list_cmd() -> None:
 @click.command("push")
 @click.argument("ckpt", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("repo_id", metavar="OWNER/REPO")
-@click.option("--run", "runs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="An evaluation folder of this checkpoint (its score.json goes into the model card); repeat.")
+@click.option(
+    "--run",
+    "runs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An evaluation folder of this checkpoint (its score.json goes into the model card); repeat.",
+)
 @click.option("--private", is_flag=True, help="Create the repository private.")
 @click.option("--dry-run", is_flag=True, help="Print every file and API call; upload nothing, import no client.")
 def push_cmd(ckpt: Path, repo_id: str, runs: tuple[Path, ...], private: bool, dry_run: bool) -> None:
@@ -93,8 +98,9 @@ def push_cmd(ckpt: Path, repo_id: str, runs: tuple[Path, ...], private: bool, dr
         (Path(staging) / CARD).write_text(plan.card)
         try:
             api.create_repo(repo_id=repo_id, repo_type="model", private=private, exist_ok=True)
-            info = api.upload_folder(repo_id=repo_id, repo_type="model", folder_path=staging,
-                                     commit_message="trm-eval checkpoint push")
+            info = api.upload_folder(
+                repo_id=repo_id, repo_type="model", folder_path=staging, commit_message="trm-eval checkpoint push"
+            )
         except Exception as exc:  # noqa: BLE001  # the client's failures become one line (never the token)
             from harness.core.errors import first_line
 

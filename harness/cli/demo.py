@@ -16,8 +16,12 @@ DEMOS = {"arc": ("demo-cpu", "runs/demo"), "sudoku": ("demo-sudoku-cpu", "runs/d
 @click.argument("which", required=False, default="arc", type=click.Choice(list(DEMOS)))
 @click.option("--config", "config_name", help="Training preset or TOML file [default: demo-cpu, or demo-sudoku-cpu].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Config overrides.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Run folder [default: runs/demo, or runs/demo-sudoku].")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder [default: runs/demo, or runs/demo-sudoku].",
+)
 @click.option("--fresh", is_flag=True, help="Delete OUT first instead of reusing or resuming its training run.")
 def demo(which: str, config_name: str | None, overrides: tuple[str, ...], out_dir: Path | None, fresh: bool) -> None:
     """The whole pipeline on a CPU: train a tiny TRM on small ARC-AGI-1 tasks (demonstration pairs
@@ -38,8 +42,9 @@ def demo(which: str, config_name: str | None, overrides: tuple[str, ...], out_di
 
     cfg = load_config(config_name or DEMOS[which][0], list(overrides))
     if cfg.data.benchmark != which:
-        raise click.UsageError(f"demo {which} needs a config of [data] benchmark = {which!r}, not "
-                               f"{cfg.data.benchmark!r}")
+        raise click.UsageError(
+            f"demo {which} needs a config of [data] benchmark = {which!r}, not {cfg.data.benchmark!r}"
+        )
     out_dir = out_dir or Path(DEMOS[which][1])
     if fresh:
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -48,9 +53,13 @@ def demo(which: str, config_name: str | None, overrides: tuple[str, ...], out_di
         evaluating = bar.add_task("predict", total=None, info="views", visible=False)
 
         def on_metrics(m: dict, total: int) -> None:
-            bar.update(training, completed=m["step"], total=total,
-                       info=f"loss {m['train/loss']:.3f} exact {m.get('train/exact_accuracy', 0):.2f} "
-                            f"{m['steps_per_s']:.1f} step/s")
+            bar.update(
+                training,
+                completed=m["step"],
+                total=total,
+                info=f"loss {m['train/loss']:.3f} exact {m.get('train/exact_accuracy', 0):.2f} "
+                f"{m['steps_per_s']:.1f} step/s",
+            )
 
         def on_views(done: int, total: int) -> None:
             bar.update(evaluating, completed=done, total=total, visible=True)
@@ -59,9 +68,13 @@ def demo(which: str, config_name: str | None, overrides: tuple[str, ...], out_di
         result = run(cfg, out_dir, on_metrics, on_views)
     if which == "sudoku":
         console.print(sudoku_demo_table(result))
-        console.print(f"Report:     {result['report']}\nCheckpoint: {result['checkpoint']}\n"
-                      f"Summary:    {out_dir / rundir.DEMO_SUMMARY}")
+        console.print(
+            f"Report:     {result['report']}\nCheckpoint: {result['checkpoint']}\n"
+            f"Summary:    {out_dir / rundir.DEMO_SUMMARY}"
+        )
         return
     console.print(demo_table(result))
-    console.print(f"Submission: {result['submission']}\nReport:     {result['report']}\n"
-                  f"Checkpoint: {result['checkpoint']}\nSummary:    {out_dir / rundir.DEMO_SUMMARY}")
+    console.print(
+        f"Submission: {result['submission']}\nReport:     {result['report']}\n"
+        f"Checkpoint: {result['checkpoint']}\nSummary:    {out_dir / rundir.DEMO_SUMMARY}"
+    )

@@ -15,41 +15,82 @@ def _engine_options(f: Callable[..., None]) -> Callable[..., None]:
     """Options shared by `predict` and `evaluate`."""
     options = [
         click.argument("checkpoint", metavar="CHECKPOINT"),
-        click.option("--tasks", "tasks_spec", required=True, metavar="SET",
-                     help="Tasks to predict: an ARC set, or a Sudoku or maze set (built-in, CSV or reference "
-                          ".npy split)."),
-        click.option("--identifiers", type=click.Path(exists=True, path_type=Path),
-                     help="identifiers.json of the checkpoint's layout (or a folder holding one); "
-                          "default: the one in CHECKPOINT."),
-        click.option("--concept", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="A hub checkpoint whose layout has ConceptARC: this arc-agi_concept_challenges.json "
-                          "(solutions beside it) instead of the copy shipped with trm-eval."),
-        click.option("--max-aug", type=click.IntRange(min=1), help="At most N views per task (seeded sample; "
-                     "the un-augmented view is always kept). Default: every view in the layout."),
-        click.option("--steps", type=click.IntRange(min=1), help="ACT steps (cap in q mode). Default: the "
-                     "model's halt_max_steps."),
-        click.option("--halt", type=click.Choice(["fixed", "q"]), default="fixed", show_default=True,
-                     help="fixed: every view runs all steps (the reference); q: stop a view when its q_halt "
-                          "logit exceeds --threshold and refill its batch slot at once."),
+        click.option(
+            "--tasks",
+            "tasks_spec",
+            required=True,
+            metavar="SET",
+            help="Tasks to predict: an ARC set, or a Sudoku or maze set (built-in, CSV or reference .npy split).",
+        ),
+        click.option(
+            "--identifiers",
+            type=click.Path(exists=True, path_type=Path),
+            help="identifiers.json of the checkpoint's layout (or a folder holding one); "
+            "default: the one in CHECKPOINT.",
+        ),
+        click.option(
+            "--concept",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A hub checkpoint whose layout has ConceptARC: this arc-agi_concept_challenges.json "
+            "(solutions beside it) instead of the copy shipped with trm-eval.",
+        ),
+        click.option(
+            "--max-aug",
+            type=click.IntRange(min=1),
+            help="At most N views per task (seeded sample; "
+            "the un-augmented view is always kept). Default: every view in the layout.",
+        ),
+        click.option(
+            "--steps",
+            type=click.IntRange(min=1),
+            help="ACT steps (cap in q mode). Default: the model's halt_max_steps.",
+        ),
+        click.option(
+            "--halt",
+            type=click.Choice(["fixed", "q"]),
+            default="fixed",
+            show_default=True,
+            help="fixed: every view runs all steps (the reference); q: stop a view when its q_halt "
+            "logit exceeds --threshold and refill its batch slot at once.",
+        ),
         click.option("--threshold", default=0.0, show_default=True, help="q mode: q_halt logit to stop at."),
         click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1)),
-        click.option("--chunk-size", default=4096, show_default=True, type=click.IntRange(min=1),
-                     help="Views per shard on disk."),
+        click.option(
+            "--chunk-size", default=4096, show_default=True, type=click.IntRange(min=1), help="Views per shard on disk."
+        ),
         click.option("--record-steps", is_flag=True, help="fixed mode: keep every ACT step's prediction."),
         click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (GPU, long runs)."),
         click.option("--seed", default=0, show_default=True),
-        click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-                     help="Run directory (an interrupted run continues from its chunks)."),
+        click.option(
+            "-o",
+            "--out",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Run directory (an interrupted run continues from its chunks).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def _engine_run(command: str, checkpoint: str, tasks_spec: str, identifiers: Path | None, concept: Path | None,
-                max_aug: int | None,
-                steps: int | None, halt: str, threshold: float, batch_size: int, chunk_size: int,
-                record_steps: bool, compile_model: bool, seed: int, out: Path) -> tuple[Any, int]:
+def _engine_run(
+    command: str,
+    checkpoint: str,
+    tasks_spec: str,
+    identifiers: Path | None,
+    concept: Path | None,
+    max_aug: int | None,
+    steps: int | None,
+    halt: str,
+    threshold: float,
+    batch_size: int,
+    chunk_size: int,
+    record_steps: bool,
+    compile_model: bool,
+    seed: int,
+    out: Path,
+) -> tuple[Any, int]:
     """Run `run_predict` or `run_evaluate` with a progress bar on rank 0; return its summary and this rank."""
     from harness.cli.tables import progress_bar
     from harness.config import EngineConfig
@@ -64,18 +105,30 @@ def _engine_run(command: str, checkpoint: str, tasks_spec: str, identifiers: Pat
 
     if record_steps and halt != "fixed":
         raise click.UsageError("--record-steps needs --halt fixed")
-    cfg = EngineConfig(batch_size=batch_size, steps=steps, halt=halt, threshold=threshold,
-                       chunk_size=chunk_size, record_steps=record_steps, compile=compile_model)
+    cfg = EngineConfig(
+        batch_size=batch_size,
+        steps=steps,
+        halt=halt,
+        threshold=threshold,
+        chunk_size=chunk_size,
+        record_steps=record_steps,
+        compile=compile_model,
+    )
     try:
         validate(cfg, "options")
     except DataError as exc:
         raise click.UsageError(str(exc)) from None
     puzzles = is_puzzle_spec(tasks_spec)
     if puzzles and (identifiers is not None or max_aug is not None):
-        raise click.UsageError("--identifiers and --max-aug are for ARC sets: a Sudoku or maze set has one view "
-                               "per puzzle (identifier 0)")
-    resolved = resolve_checkpoint(checkpoint, lambda m: console.print(m, markup=False, highlight=False, soft_wrap=True),
-                                  concept=concept, identifiers=identifiers)
+        raise click.UsageError(
+            "--identifiers and --max-aug are for ARC sets: a Sudoku or maze set has one view per puzzle (identifier 0)"
+        )
+    resolved = resolve_checkpoint(
+        checkpoint,
+        lambda m: console.print(m, markup=False, highlight=False, soft_wrap=True),
+        concept=concept,
+        identifiers=identifiers,
+    )
     tasks = load_any(tasks_spec) if puzzles else load_set(tasks_spec)
     d = init_distributed()
     rank, world, device = d.rank, d.world, d.device
@@ -109,8 +162,10 @@ def predict_cmd(**kwargs: Any) -> None:
     """
     info, rank = _engine_run("predict", **kwargs)
     if rank == 0:
-        console.print(f"{info['views_computed']} views predicted in {info['seconds']:.1f} s "
-                      f"({info['views']} in the task set) -> {kwargs['out']}/predictions")
+        console.print(
+            f"{info['views_computed']} views predicted in {info['seconds']:.1f} s "
+            f"({info['views']} in the task set) -> {kwargs['out']}/predictions"
+        )
 
 
 @click.command("evaluate")

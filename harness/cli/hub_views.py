@@ -20,11 +20,16 @@ def published_lines(summary: dict[str, Any]) -> list[str]:
     published = summary["published"]
     ours, metric = our_score(summary)
     name = published["name"] or published["address"]
-    lines = [f"ours: {metric} {ours:.1f}% on {summary['tasks']}" if ours is not None
-             else f"ours: no solutions in {summary['tasks']}, nothing to compare"]
+    lines = [
+        f"ours: {metric} {ours:.1f}% on {summary['tasks']}"
+        if ours is not None
+        else f"ours: no solutions in {summary['tasks']}, nothing to compare"
+    ]
     for s in published["scores"]:
-        lines.append(f"published (theirs, not reproduced by this run): {s['metric']} {s['score']:.1f}% on "
-                     f"{s['set']} ({s['source']})")
+        lines.append(
+            f"published (theirs, not reproduced by this run): {s['metric']} {s['score']:.1f}% on "
+            f"{s['set']} ({s['source']})"
+        )
     if not published["scores"]:
         lines.append(f"published: {name} has no score in the registry")
     return lines
@@ -38,6 +43,8 @@ def registry_lines(entries: list[Any], recorded: dict[str, str]) -> list[str]:
         digest = e.sha256 or recorded.get(e.name)
         lines += ["", f"{e.name}  {e.address}  ({e.family}, download {e.size})", f"  layout: {e.recipe.describe()}"]
         lines += [f"  published: {s['score']:.1f}% {s['metric']} on {s['set']} ({s['source']})" for s in e.scores]
-        lines += [f"  sha256: {digest if digest else 'not recorded yet (the first download records it)'}",
-                  f"  score it: trm-eval evaluate {e.name} --tasks {e.tasks} -o runs/{e.name.replace('/', '-')}"]
+        lines += [
+            f"  sha256: {digest if digest else 'not recorded yet (the first download records it)'}",
+            f"  score it: trm-eval evaluate {e.name} --tasks {e.tasks} -o runs/{e.name.replace('/', '-')}",
+        ]
     return lines

@@ -12,16 +12,35 @@ from harness.cli.common import console
 
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for report.html, report.md, leaderboard.csv, tasks-<hash>.csv and plots/.")
-@click.option("--baseline", type=click.Choice(["published", "none"]), default="published", show_default=True,
-              help="published: list the published pass@2 figures (quoted, not measured by us) beside the runs.")
-@click.option("--price-per-gpu-hour", type=click.FloatRange(min=0), metavar="USD",
-              help="Show $ / task for runs whose run.json records gpu_seconds.")
-@click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1),
-              help="Random draws per point of the pass@2-against-views curve.")
-def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hour: float | None,
-           repeats: int) -> None:
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html, report.md, leaderboard.csv, tasks-<hash>.csv and plots/.",
+)
+@click.option(
+    "--baseline",
+    type=click.Choice(["published", "none"]),
+    default="published",
+    show_default=True,
+    help="published: list the published pass@2 figures (quoted, not measured by us) beside the runs.",
+)
+@click.option(
+    "--price-per-gpu-hour",
+    type=click.FloatRange(min=0),
+    metavar="USD",
+    help="Show $ / task for runs whose run.json records gpu_seconds.",
+)
+@click.option(
+    "--repeats",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Random draws per point of the pass@2-against-views curve.",
+)
+def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hour: float | None, repeats: int) -> None:
     """Leaderboard report of RUNS (run directories: submission.json, score.json, and optionally
     run.json and predictions; or Sudoku and maze evaluations): a self-contained HTML page, Markdown
     and CSV.
@@ -39,15 +58,21 @@ def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hou
         for note in fig.notes:
             console.print(f"[dim]{fig.title}: {note}[/dim]")
     csvs = ["leaderboard.csv"] * bool(built.runs or not puzzle_runs) + ["puzzle_leaderboard.csv"] * bool(puzzle_runs)
-    console.print(f"Report of {len(built.runs) + len(puzzle_runs)} run(s) -> {paths['html']} (also report.md, "
-                  f"{', '.join(csvs)})")
+    console.print(
+        f"Report of {len(built.runs) + len(puzzle_runs)} run(s) -> {paths['html']} (also report.md, {', '.join(csvs)})"
+    )
 
 
 @click.command()
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False))
-@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              help="Significance level of the McNemar test.")
+@click.option(
+    "--alpha",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Significance level of the McNemar test.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare(run_a: str, run_b: str, alpha: float, as_json: bool) -> None:
     """Paired comparison of RUN_B against RUN_A on the same task set (same data set hash):

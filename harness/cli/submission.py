@@ -26,9 +26,17 @@ def datasets(as_json: bool) -> None:
     for benchmark in BENCHMARKS.values():
         for name, spec in benchmark.sets.items():
             tasks = benchmark.load(name, None)
-            rows.append({"name": name, "benchmark": benchmark.name, "tasks": len(tasks),
-                         "test_inputs": tasks.n_test_inputs, "test_outputs": tasks.n_test_outputs,
-                         "hash": tasks.hash, "description": spec.description})
+            rows.append(
+                {
+                    "name": name,
+                    "benchmark": benchmark.name,
+                    "tasks": len(tasks),
+                    "test_inputs": tasks.n_test_inputs,
+                    "test_outputs": tasks.n_test_outputs,
+                    "hash": tasks.hash,
+                    "description": spec.description,
+                }
+            )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -64,17 +72,34 @@ def validate(submission: str, against: str) -> None:
 
 @click.command()
 @click.argument("submission", type=click.Path())
-@click.option("--against", metavar="SET", help="Task set with solutions (built-in name, file or folder), or a "
-              "Sudoku or maze set.")
-@click.option("--solutions", type=click.Path(dir_okay=False),
-              help="Kaggle *_solutions.json; with --against FILE it overrides the auto-detected one.")
+@click.option(
+    "--against", metavar="SET", help="Task set with solutions (built-in name, file or folder), or a Sudoku or maze set."
+)
+@click.option(
+    "--solutions",
+    type=click.Path(dir_okay=False),
+    help="Kaggle *_solutions.json; with --against FILE it overrides the auto-detected one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the score as JSON.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
-              help="Per-task CSV (default: <submission>.scores.csv beside the submission).")
-@click.option("--allow-invalid", is_flag=True,
-              help="Score a submission that fails validation: missing tasks and bad entries count as wrong.")
-def score(submission: str, against: str | None, solutions: str | None, as_json: bool,
-          csv_path: str | None, allow_invalid: bool) -> None:
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Per-task CSV (default: <submission>.scores.csv beside the submission).",
+)
+@click.option(
+    "--allow-invalid",
+    is_flag=True,
+    help="Score a submission that fails validation: missing tasks and bad entries count as wrong.",
+)
+def score(
+    submission: str,
+    against: str | None,
+    solutions: str | None,
+    as_json: bool,
+    csv_path: str | None,
+    allow_invalid: bool,
+) -> None:
     """Score SUBMISSION as Kaggle does: per task solved outputs / outputs, mean over all tasks.
     Against a Sudoku or maze set, SUBMISSION is its predictions (an evaluation's folder, a
     puzzles-*.npz shard, or a CSV with a `prediction` column) and score.json's numbers are printed.
@@ -108,8 +133,10 @@ def score(submission: str, against: str | None, solutions: str | None, as_json: 
         for p in problems[:50]:
             click.echo(p, err=True)
         more = " (first 50 shown)" if len(problems) > 50 else ""
-        raise click.ClickException(f"{submission}: {len(problems)} problem(s){more}; fix them or pass "
-                                   f"--allow-invalid to score with them counted as wrong")
+        raise click.ClickException(
+            f"{submission}: {len(problems)} problem(s){more}; fix them or pass "
+            f"--allow-invalid to score with them counted as wrong"
+        )
     result = score_submission(raw, truth, name, digest)
     csv_out = Path(csv_path) if csv_path else Path(submission).with_suffix(".scores.csv")
     write_text(csv_out, result.per_task.to_csv(index=False))
@@ -136,8 +163,7 @@ def _score_puzzles(predictions: Path, against: str, solutions: str | None, as_js
         console.print(puzzle_score_table(summary))
 
 
-def _truth(raw: dict, against: str | None, solutions: str | None,
-           submission: str) -> tuple[dict, str, str, list[str]]:
+def _truth(raw: dict, against: str | None, solutions: str | None, submission: str) -> tuple[dict, str, str, list[str]]:
     """Truth grids, data set name and hash, and validation problems for the `score` command."""
     from submissions import validate_submission
 
@@ -151,6 +177,7 @@ def _truth(raw: dict, against: str | None, solutions: str | None,
 
         from harness.core.sources import load_solutions
 
+        assert solutions is not None  # the command requires --against or --solutions
         truth, name = load_solutions(Path(solutions)), str(solutions)
         digest = hashlib.sha256(Path(solutions).read_bytes()).hexdigest()
     counts = {task_id: len(grids) for task_id, grids in truth.items()}
@@ -160,16 +187,33 @@ def _truth(raw: dict, against: str | None, solutions: str | None,
 @click.command("vote")
 @click.argument("predictions", type=click.Path(dir_okay=False))
 @click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="Task set the predictions are for.")
-@click.option("-o", "--out", "out", default="submission.json", show_default=True,
-              type=click.Path(dir_okay=False), help="Where to write submission.json.")
-@click.option("--rank-by", type=click.Choice(["votes-q", "votes", "q"]), default="votes-q", show_default=True,
-              help="votes-q: reference rule (vote count, then mean sigmoid(q_halt)); votes: count only; "
-                   "q: mean confidence first.")
-@click.option("--candidates", "candidates_out", type=click.Path(dir_okay=False),
-              help="Also write every ranked candidate as JSON Lines.")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    default="submission.json",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write submission.json.",
+)
+@click.option(
+    "--rank-by",
+    type=click.Choice(["votes-q", "votes", "q"]),
+    default="votes-q",
+    show_default=True,
+    help="votes-q: reference rule (vote count, then mean sigmoid(q_halt)); votes: count only; "
+    "q: mean confidence first.",
+)
+@click.option(
+    "--candidates",
+    "candidates_out",
+    type=click.Path(dir_okay=False),
+    help="Also write every ranked candidate as JSON Lines.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def vote_cmd(predictions: str, tasks_spec: str, out: str, rank_by: str, candidates_out: str | None,
-             as_json: bool) -> None:
+def vote_cmd(
+    predictions: str, tasks_spec: str, out: str, rank_by: str, candidates_out: str | None, as_json: bool
+) -> None:
     """Vote PREDICTIONS (JSON Lines, one augmented view per line) into two attempts per test input.
 
     Writes a complete submission.json (test inputs without predictions get a copy of the input,
@@ -215,8 +259,12 @@ def predictions() -> None:
 
 @predictions.command("import-reference")
 @click.argument("outputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--identifiers", required=True, type=click.Path(dir_okay=False),
-              help="The identifiers.json of the reference data set the run evaluated.")
+@click.option(
+    "--identifiers",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The identifiers.json of the reference data set the run evaluated.",
+)
 @click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="The task set evaluated.")
 @click.option("-o", "--out", default="predictions.jsonl", show_default=True, type=click.Path(dir_okay=False))
 def import_reference_outputs(outputs: tuple[str, ...], identifiers: str, tasks_spec: str, out: str) -> None:

@@ -15,8 +15,14 @@ from submissions.report.format import pct
 
 def progress_bar(console: Console, disable: bool = False) -> Progress:
     """The progress bar of long commands: description, bar, done/total, a free `info` field, times."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     return Progress(*columns, console=console, disable=disable)
 
 
@@ -63,7 +69,8 @@ def baseline_table(results: list[dict[str, Any]], tasks: TaskSet) -> Table:
     for r in results:
         s = r.get("score")
         table.add_row(
-            r["baseline"], str(r["views"]),
+            r["baseline"],
+            str(r["views"]),
             pct(r["pass_at_k"]["1"]) if s else "-",
             pct(s["score"]) if s else "-",
             f"{s['outputs_solved']} / {s['outputs']}" if s else "-",
@@ -75,33 +82,45 @@ def baseline_table(results: list[dict[str, Any]], tasks: TaskSet) -> Table:
 def demo_table(r: dict[str, Any]) -> Table:
     """The demo's summary: voted vs one view vs copy-input, in test outputs solved."""
     n = r["test_outputs"]
-    table = Table(title=f"TRM demo: {r['tasks']} tasks, {n} held-out test outputs, {r['views_per_test_input']} views "
-                        f"each; trained {r['train_steps']} steps in {r['train_seconds'] / 60:.1f} min")
+    table = Table(
+        title=f"TRM demo: {r['tasks']} tasks, {n} held-out test outputs, {r['views_per_test_input']} views "
+        f"each; trained {r['train_steps']} steps in {r['train_seconds'] / 60:.1f} min"
+    )
     for col in ("predictions", "pass@1", "pass@2"):
         table.add_column(col, justify="left" if col == "predictions" else "right")
-    labels = {"voted": "TRM, voted over all views", "single_view": "TRM, un-augmented view only",
-              "copy_input": "copy the test input"}
+    labels = {
+        "voted": "TRM, voted over all views",
+        "single_view": "TRM, un-augmented view only",
+        "copy_input": "copy the test input",
+    }
     for key, label in labels.items():
         s = r["outputs_solved"][key]
         table.add_row(label, f"{s['pass@1']} / {n}", f"{s['pass@2']} / {n}")
-    table.caption = f"Kaggle score of the voted submission: {pct(r['kaggle_score_voted'])}; " \
-                    f"total time {r['total_seconds'] / 60:.1f} min"
+    table.caption = (
+        f"Kaggle score of the voted submission: {pct(r['kaggle_score_voted'])}; "
+        f"total time {r['total_seconds'] / 60:.1f} min"
+    )
     return table
 
 
 def puzzle_score_table(s: Mapping[str, Any]) -> Table:
     """A Sudoku or maze score (`evaluate`, `score`): exact accuracy first, then what explains it."""
-    table = Table(title=f"{s['benchmark'].capitalize()}: {s['tasks']} ({s['puzzles']:,} puzzles, sha256 "
-                        f"{s['tasks_hash'][:12]})", show_header=False)
+    table = Table(
+        title=f"{s['benchmark'].capitalize()}: {s['tasks']} ({s['puzzles']:,} puzzles, sha256 {s['tasks_hash'][:12]})",
+        show_header=False,
+    )
     table.add_column(style="bold")
     table.add_column(justify="right")
     lo, hi = s["exact_ci95"]
-    table.add_row("exact accuracy", f"{pct(s['exact_accuracy'])}  [95% CI {pct(lo)} .. {pct(hi)}]  "
-                                    f"({s['exact']:,} / {s['puzzles']:,})")
+    table.add_row(
+        "exact accuracy",
+        f"{pct(s['exact_accuracy'])}  [95% CI {pct(lo)} .. {pct(hi)}]  ({s['exact']:,} / {s['puzzles']:,})",
+    )
     table.add_row("cell accuracy (all / cells to fill)", f"{pct(s['cell_accuracy'])} / {pct(s['fill_accuracy'])}")
     if "valid_paths" in s:
-        table.add_row("valid S -> G paths (the label's or another)", f"{pct(s['valid_path_rate'])} "
-                                                                     f"({s['valid_paths']:,})")
+        table.add_row(
+            "valid S -> G paths (the label's or another)", f"{pct(s['valid_path_rate'])} ({s['valid_paths']:,})"
+        )
     if s["predicted"] != s["puzzles"]:
         table.add_row("puzzles without a prediction (wrong)", f"{s['puzzles'] - s['predicted']:,}")
     for step, acc in s.get("exact_by_step", {}).items():
@@ -116,9 +135,11 @@ def puzzle_score_table(s: Mapping[str, Any]) -> Table:
 
 def sudoku_demo_table(r: dict[str, Any]) -> Table:
     """The Sudoku demo's summary: exact accuracy on the held-out puzzles after each ACT step, and with q-halting."""
-    table = Table(title=f"TRM-MLP on {r['side']}x{r['side']} Sudoku: {r['puzzles']:,} held-out puzzles "
-                        f"({r['blanks']}+ blanks each); trained {r['train_steps']} steps in "
-                        f"{r['train_seconds'] / 60:.1f} min")
+    table = Table(
+        title=f"TRM-MLP on {r['side']}x{r['side']} Sudoku: {r['puzzles']:,} held-out puzzles "
+        f"({r['blanks']}+ blanks each); trained {r['train_steps']} steps in "
+        f"{r['train_seconds'] / 60:.1f} min"
+    )
     for col in ("ACT steps", "exact accuracy"):
         table.add_column(col, justify="right")
     for step, acc in r["exact_by_step"].items():
@@ -126,6 +147,7 @@ def sudoku_demo_table(r: dict[str, Any]) -> Table:
     q = r["q_halt"]
     table.add_row(f"q-halt (mean {q['mean_steps']:.2f})", pct(q["exact_accuracy"]))
     lo, hi = r["exact_ci95"]
-    table.caption = (f"95% interval after the last step: {pct(lo)} .. {pct(hi)}; total time "
-                     f"{r['total_seconds'] / 60:.1f} min")
+    table.caption = (
+        f"95% interval after the last step: {pct(lo)} .. {pct(hi)}; total time {r['total_seconds'] / 60:.1f} min"
+    )
     return table

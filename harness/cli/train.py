@@ -20,9 +20,12 @@ def _check_build_options(num_aug: int, seed: int, max_side: int) -> None:
 
     if num_aug > MAX_NUM_AUG:
         per_task = (num_aug + 1) * EMBEDDING_FLOATS * 4 / 1e9
-        raise click.BadParameter(f"{num_aug:,} is above the limit of {MAX_NUM_AUG:,}: every task gets num_aug + 1 "
-                                 f"puzzle identifiers, each a {EMBEDDING_FLOATS}-float embedding in training, "
-                                 f"{per_task:,.1f} GB per task (the paper uses 1,000)", param_hint="'--num-aug'")
+        raise click.BadParameter(
+            f"{num_aug:,} is above the limit of {MAX_NUM_AUG:,}: every task gets num_aug + 1 "
+            f"puzzle identifiers, each a {EMBEDDING_FLOATS}-float embedding in training, "
+            f"{per_task:,.1f} GB per task (the paper uses 1,000)",
+            param_hint="'--num-aug'",
+        )
     try:
         validate(DataConfig(num_aug=num_aug, seed=seed, max_side=max_side), "options")
     except DataError as exc:
@@ -35,10 +38,16 @@ def data() -> None:
 
 
 @data.command("build")
-@click.option("--subset", "subsets", multiple=True, metavar="[NAME=]SET",
-              help="A task set in processing order (repeat). Default: the paper's ARC-1 recipe minus ConceptARC.")
-@click.option("--test-set", default=None, help="Name of the subset whose test pairs are held out "
-              "(default: the last subset).")
+@click.option(
+    "--subset",
+    "subsets",
+    multiple=True,
+    metavar="[NAME=]SET",
+    help="A task set in processing order (repeat). Default: the paper's ARC-1 recipe minus ConceptARC.",
+)
+@click.option(
+    "--test-set", default=None, help="Name of the subset whose test pairs are held out (default: the last subset)."
+)
 @click.option("--num-aug", default=1000, show_default=True, help="Augmentations per task.")
 @click.option("--seed", default=42, show_default=True, help="The reference builder's seed.")
 @click.option("--max-side", default=30, show_default=True, help="Keep tasks whose grids all fit.")
@@ -64,24 +73,46 @@ def build(subsets: tuple[str, ...], test_set: str | None, num_aug: int, seed: in
     raw = [(subset_name(s), {t.id: t.to_json() for t in load_subset(s, max_side)}) for s in subsets]
     layout = build_layout(raw, test_set, num_aug, seed)
     layout.save(out)
-    console.print(f"{len(layout)} identifiers (sha256 {layout.hash[:16]}), {len(layout.test_puzzles)} held-out "
-                  f"tasks, built in {time.perf_counter() - start:.1f} s -> {out}")
+    console.print(
+        f"{len(layout)} identifiers (sha256 {layout.hash[:16]}), {len(layout.test_puzzles)} held-out "
+        f"tasks, built in {time.perf_counter() - start:.1f} s -> {out}"
+    )
 
 
 @click.command("train")
 @click.argument("config", required=False)
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override a config value, e.g. --set train.lr=3e-4 --set data.num_aug=100 (repeatable).")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory (default: runs/<config name>).")
-@click.option("--resume", "resume", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Continue the run in this directory from its last checkpoint (its config is used).")
-@click.option("--stop-after", type=click.IntRange(min=1),
-              help="Stop after this optimiser step (e.g. to fit a time budget).")
-@click.option("--dry-run", is_flag=True,
-              help="Print the plan (layout size, steps, batch) and the projected time on this hardware; train nothing.")
-def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, resume: Path | None,
-              stop_after: int | None, dry_run: bool) -> None:
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override a config value, e.g. --set train.lr=3e-4 --set data.num_aug=100 (repeatable).",
+)
+@click.option(
+    "-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<config name>)."
+)
+@click.option(
+    "--resume",
+    "resume",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Continue the run in this directory from its last checkpoint (its config is used).",
+)
+@click.option(
+    "--stop-after", type=click.IntRange(min=1), help="Stop after this optimiser step (e.g. to fit a time budget)."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (layout size, steps, batch) and the projected time on this hardware; train nothing.",
+)
+def train_cmd(
+    config: str | None,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    resume: Path | None,
+    stop_after: int | None,
+    dry_run: bool,
+) -> None:
     """Train TRM with CONFIG (a preset: arc1, arc2, demo-cpu, sudoku-extreme-mlp, sudoku-extreme-attn,
     maze-hard, demo-sudoku-cpu; or a TOML file). Under torchrun the same command trains on every
     process (DDP; NCCL on GPUs, gloo on CPU).
@@ -98,9 +129,11 @@ def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, 
 
     if resume is None and config is None:
         raise click.UsageError("give a CONFIG to start a run, or --resume RUN to continue one")
-    cfg = None if resume else load_config(config, list(overrides))
-    run_dir = resume or out or Path("runs") / Path(config).stem
+    cfg = load_config(config, list(overrides)) if config is not None and resume is None else None
+    run_dir = resume or out or Path("runs") / Path(config or "run").stem
     if dry_run:
+        if cfg is None:
+            raise click.UsageError("--dry-run plans a new run: give its CONFIG, not --resume")
         import tempfile
 
         from harness.train.probe import plan
@@ -114,8 +147,10 @@ def train_cmd(config: str | None, overrides: tuple[str, ...], out: Path | None, 
         task = bar.add_task(f"train {run_dir}", total=None, info="")
 
         def show(metrics: dict, total: int) -> None:
-            info = (f"loss {metrics['train/loss']:.3f} acc {metrics.get('train/accuracy', 0):.3f} "
-                    f"exact {metrics.get('train/exact_accuracy', 0):.3f} {metrics['steps_per_s']:.1f} step/s")
+            info = (
+                f"loss {metrics['train/loss']:.3f} acc {metrics.get('train/accuracy', 0):.3f} "
+                f"exact {metrics.get('train/exact_accuracy', 0):.3f} {metrics['steps_per_s']:.1f} step/s"
+            )
             bar.update(task, completed=metrics["step"], total=total, info=info)
 
         result = train(cfg, run_dir, resume=resume is not None, stop_after=stop_after, on_metrics=show)

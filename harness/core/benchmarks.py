@@ -41,15 +41,29 @@ def _puzzle_loader(kind: Kind) -> Callable[[str | Path, str | Path | None], Puzz
 
 
 BENCHMARKS: dict[str, Benchmark] = {
-    "arc": Benchmark("arc", "ARC-AGI: grid puzzles from a few demonstrations; two attempts per test input, "
-                     "scored as ARC Prize / Kaggle do", BUILTIN_SETS, load_tasks, attempts=2),
-    "sudoku": Benchmark("sudoku", "Sudoku (Sudoku-Extreme's CSV, or generated n x n with a unique solution): "
-                        "one answer per puzzle, exact match of every cell",
-                        {n: s for n, s in PUZZLE_SETS.items() if s.kind == "sudoku"}, _puzzle_loader("sudoku"),
-                        attempts=1),
-    "maze": Benchmark("maze", "Maze (Maze-Hard's CSV, or generated with a unique shortest path): one answer per "
-                      "puzzle, exact match of every cell", {n: s for n, s in PUZZLE_SETS.items() if s.kind == "maze"},
-                      _puzzle_loader("maze"), attempts=1),
+    "arc": Benchmark(
+        "arc",
+        "ARC-AGI: grid puzzles from a few demonstrations; two attempts per test input, scored as ARC Prize / Kaggle do",
+        BUILTIN_SETS,
+        load_tasks,
+        attempts=2,
+    ),
+    "sudoku": Benchmark(
+        "sudoku",
+        "Sudoku (Sudoku-Extreme's CSV, or generated n x n with a unique solution): "
+        "one answer per puzzle, exact match of every cell",
+        {n: s for n, s in PUZZLE_SETS.items() if s.kind == "sudoku"},
+        _puzzle_loader("sudoku"),
+        attempts=1,
+    ),
+    "maze": Benchmark(
+        "maze",
+        "Maze (Maze-Hard's CSV, or generated with a unique shortest path): one answer per "
+        "puzzle, exact match of every cell",
+        {n: s for n, s in PUZZLE_SETS.items() if s.kind == "maze"},
+        _puzzle_loader("maze"),
+        attempts=1,
+    ),
 }
 
 

@@ -24,8 +24,10 @@ from harness.core.io import read_json, write_json
 
 PREFIX = "hf://"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-_ADDRESS = re.compile(rf"(?:(?P<kind>datasets|models)/)?(?P<owner>{_NAME})/(?P<repo>{_NAME})"
-                      rf"(?:@(?P<rev>[^/@]+))?(?P<path>(?:/[^@]+?)*)/?(?:@(?P<rev2>[^/@]+))?")
+_ADDRESS = re.compile(
+    rf"(?:(?P<kind>datasets|models)/)?(?P<owner>{_NAME})/(?P<repo>{_NAME})"
+    rf"(?:@(?P<rev>[^/@]+))?(?P<path>(?:/[^@]+?)*)/?(?:@(?P<rev2>[^/@]+))?"
+)
 HASHES = "hashes.json"  # in cache_dir(): sha256 per downloaded file, recorded at the first download
 HF_INSTALL = "huggingface_hub is not installed: pip install 'trm-eval[hub]' (or pip install huggingface_hub)"
 
@@ -54,14 +56,19 @@ def is_hub_spec(spec: object) -> bool:
 def parse_address(spec: str) -> HubAddress:
     """`hf://OWNER/REPO[/PATH][@REV]` (also `hf://OWNER/REPO@REV/PATH`, as huggingface_hub's file
     system writes it; `datasets/` in front for a data set) -> HubAddress; DataError if malformed."""
-    body = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
+    body = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
     match = _ADDRESS.fullmatch(body)
     if match is None or (match["rev"] and match["rev2"]) or ".." in match["path"].split("/"):
-        raise DataError(f"{spec}: not a Hub address; expected hf://OWNER/REPO[/SUBFOLDER][@REVISION] "
-                        f"(hf://datasets/OWNER/REPO/FILE for a data set)")
-    return HubAddress(repo_id=f"{match['owner']}/{match['repo']}", path=match["path"].strip("/"),
-                      revision=match["rev"] or match["rev2"],
-                      repo_type="dataset" if match["kind"] == "datasets" else "model")
+        raise DataError(
+            f"{spec}: not a Hub address; expected hf://OWNER/REPO[/SUBFOLDER][@REVISION] "
+            f"(hf://datasets/OWNER/REPO/FILE for a data set)"
+        )
+    return HubAddress(
+        repo_id=f"{match['owner']}/{match['repo']}",
+        path=match["path"].strip("/"),
+        revision=match["rev"] or match["rev2"],
+        repo_type="dataset" if match["kind"] == "datasets" else "model",
+    )
 
 
 def cache_dir() -> Path:
@@ -91,7 +98,10 @@ def _download_error(address: HubAddress | str, exc: Exception) -> DataError:
 
 def _is_hub_failure(exc: Exception) -> bool:
     return isinstance(exc, (OSError, ValueError)) or type(exc).__module__.split(".")[0] in (
-        "huggingface_hub", "httpx", "requests")
+        "huggingface_hub",
+        "httpx",
+        "requests",
+    )
 
 
 def download_folder(address: HubAddress, ignore: tuple[str, ...] = ("*.py",)) -> Path:
@@ -100,8 +110,13 @@ def download_folder(address: HubAddress, ignore: tuple[str, ...] = ("*.py",)) ->
     hub = _huggingface_hub()
     patterns = [f"{address.path}/*"] if address.path else None
     try:
-        root = hub.snapshot_download(address.repo_id, repo_type=address.repo_type, revision=address.revision,
-                                     allow_patterns=patterns, ignore_patterns=list(ignore))
+        root = hub.snapshot_download(
+            address.repo_id,
+            repo_type=address.repo_type,
+            revision=address.revision,
+            allow_patterns=patterns,
+            ignore_patterns=list(ignore),
+        )
     except Exception as exc:  # noqa: BLE001  # the client's failures, whatever their class, become one line
         if not _is_hub_failure(exc):
             raise
@@ -120,8 +135,9 @@ def download_file(spec: str | HubAddress) -> Path:
         raise DataError(f"{address}: name a file inside the repository")
     hub = _huggingface_hub()
     try:
-        local = Path(hub.hf_hub_download(address.repo_id, address.path, repo_type=address.repo_type,
-                                         revision=address.revision))
+        local = Path(
+            hub.hf_hub_download(address.repo_id, address.path, repo_type=address.repo_type, revision=address.revision)
+        )
     except Exception as exc:  # noqa: BLE001  # as in download_folder
         if not _is_hub_failure(exc):
             raise
@@ -153,19 +169,24 @@ def verify(path: Path, key: str, expected: str | None = None) -> str:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
     blob = Path(os.readlink(path)).name if path.is_symlink() else ""
     if re.fullmatch(r"[0-9a-f]{64}", blob) and blob != digest:
-        raise DataError(f"{key}: corrupt download: sha256 {digest[:16]}... is not the Hub's {blob[:16]}...; "
-                        f"delete {path.resolve()} and pull again")
+        raise DataError(
+            f"{key}: corrupt download: sha256 {digest[:16]}... is not the Hub's {blob[:16]}...; "
+            f"delete {path.resolve()} and pull again"
+        )
     if expected and expected != digest:
-        raise DataError(f"{key}: sha256 {digest[:16]}... differs from the registry's {expected[:16]}...: "
-                        f"not the published file")
+        raise DataError(
+            f"{key}: sha256 {digest[:16]}... differs from the registry's {expected[:16]}...: not the published file"
+        )
     record_path = cache_dir() / HASHES
     records = read_json(record_path) if record_path.is_file() else {}
     if not isinstance(records, dict):
         raise DataError(f"{record_path}: expected a JSON object of recorded hashes")
     recorded = records.get(key)
     if recorded is not None and recorded != digest:
-        raise DataError(f"{key}: sha256 {digest[:16]}... differs from the {recorded[:16]}... recorded at its first "
-                        f"download; if the publisher replaced it, remove that entry from {record_path}")
+        raise DataError(
+            f"{key}: sha256 {digest[:16]}... differs from the {recorded[:16]}... recorded at its first "
+            f"download; if the publisher replaced it, remove that entry from {record_path}"
+        )
     if recorded is None:
         records[key] = digest
         record_path.parent.mkdir(parents=True, exist_ok=True)

@@ -136,8 +136,10 @@ def load_torch(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
         reason = _unpickler_reason(exc)
         if reason.startswith("Unsupported operand"):  # bytes that are no pickle at all
             raise DataError(f"{path}: not a readable torch checkpoint: {reason}") from None
-        raise DataError(f"{path}: refused: it holds objects other than tensors (possibly code), which "
-                        f"weights-only loading does not run ({reason})") from None
+        raise DataError(
+            f"{path}: refused: it holds objects other than tensors (possibly code), which "
+            f"weights-only loading does not run ({reason})"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise DataError(f"{path}: not a readable torch checkpoint: {first_line(exc).split('. ')[0]}") from None
 
@@ -147,8 +149,9 @@ def load_reference_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor
     import torch
 
     data = load_torch(path)
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                             for k, v in data.items()):
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()
+    ):
         raise DataError(f"{path}: expected a state dict (a mapping of names to tensors)")
     return data
 
@@ -195,16 +198,19 @@ def parse_json(text: str, source: object) -> Any:
     malformed, nests deeper than MAX_JSON_DEPTH (checked first: Python's parser would recurse
     out of stack) or repeats a key within an object (which one was meant?)."""
     if json_depth(text) > MAX_JSON_DEPTH:
-        raise DataError(f"{source}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels of arrays and "
-                        f"objects; ARC data needs 6)")
+        raise DataError(
+            f"{source}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels of arrays and "
+            f"objects; ARC data needs 6)"
+        )
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         at = f"line {exc.lineno} column {exc.colno}" if "\n" in text.strip() else f"column {exc.colno}"
         raise DataError(f"{source}: malformed JSON at {at}: {exc.msg}") from None
     except _DuplicateKey as exc:
-        raise DataError(f"{source}: duplicate key {shown(exc.args[0])} in one JSON object; "
-                        f"give each key once") from None
+        raise DataError(
+            f"{source}: duplicate key {shown(exc.args[0])} in one JSON object; give each key once"
+        ) from None
 
 
 def read_json(path: str | Path) -> Any:

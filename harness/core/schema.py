@@ -17,8 +17,9 @@ from harness.core.errors import DataError
 T = TypeVar("T")
 
 
-def setting(default: Any, *, low: float | None = None, high: float | None = None,
-            choices: tuple[Any, ...] | None = None) -> Any:
+def setting(
+    default: Any, *, low: float | None = None, high: float | None = None, choices: tuple[Any, ...] | None = None
+) -> Any:
     """A dataclass field with its allowed values: `low <= value <= high`, or one of `choices`."""
     meta = {"low": low, "high": high, "choices": choices}
     if isinstance(default, list | dict):
@@ -48,7 +49,7 @@ def _type_ok(value: Any, annotation: str) -> bool:
 
 def check_value(f: dataclasses.Field, value: Any, where: str) -> Any:
     """The value for field `f`, checked for type, finiteness and range (ints given for floats become floats)."""
-    if not _type_ok(value, f.type):
+    if not _type_ok(value, str(f.type)):
         raise DataError(f"{where}: {f.name} = {value!r} should be {f.type}")
     if isinstance(value, float) and not math.isfinite(value):
         raise DataError(f"{where}: {f.name} = {value!r} must be a finite number")
@@ -57,8 +58,13 @@ def check_value(f: dataclasses.Field, value: Any, where: str) -> Any:
         raise DataError(f"{where}: {f.name} = {value!r} must be one of {', '.join(map(repr, choices))}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if (low is not None and value < low) or (high is not None and value > high):
-            allowed = f"{low} to {high}" if low is not None and high is not None else \
-                f">= {low}" if low is not None else f"<= {high}"
+            allowed = (
+                f"{low} to {high}"
+                if low is not None and high is not None
+                else f">= {low}"
+                if low is not None
+                else f"<= {high}"
+            )
             raise DataError(f"{where}: {f.name} = {value!r} is out of range (allowed: {allowed})")
     if "float" in str(f.type) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -73,8 +79,11 @@ def read_section(cls: type[T], values: Any, where: str) -> T:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise DataError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
-    missing = [name for name, f in fields.items() if name not in values
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise DataError(f"{where}: missing key(s) {missing}")
     return cls(**{k: check_value(fields[k], v, where) for k, v in values.items()})

@@ -28,12 +28,24 @@ BUILTIN_SETS = {
         BuiltinSet("arc-agi-1/training", "arcagi_aa922be.json", "train", "ARC-AGI-1 public training (400)"),
         BuiltinSet("arc-agi-1/evaluation", "arcagi_aa922be.json", "eval", "ARC-AGI-1 public evaluation (400)"),
         BuiltinSet("arc-agi-2/training", "arcagi2_f3283f7.json", "train", "ARC-AGI-2 GitHub training (1000)"),
-        BuiltinSet("arc-agi-2/evaluation", "arcagi2_f3283f7.json", "eval",
-                   "ARC-AGI-2 GitHub evaluation (120 tasks, 167 outputs)"),
-        BuiltinSet("arc-agi-2-kaggle/training", "kaggle2025_250808.json", "train",
-                   "ARC-AGI-2 as in ARC Prize 2025 on Kaggle: training (1000)"),
-        BuiltinSet("arc-agi-2-kaggle/evaluation", "kaggle2025_250808.json", "eval",
-                   "ARC-AGI-2 as in ARC Prize 2025 on Kaggle: evaluation (120 tasks, 172 outputs)"),
+        BuiltinSet(
+            "arc-agi-2/evaluation",
+            "arcagi2_f3283f7.json",
+            "eval",
+            "ARC-AGI-2 GitHub evaluation (120 tasks, 167 outputs)",
+        ),
+        BuiltinSet(
+            "arc-agi-2-kaggle/training",
+            "kaggle2025_250808.json",
+            "train",
+            "ARC-AGI-2 as in ARC Prize 2025 on Kaggle: training (1000)",
+        ),
+        BuiltinSet(
+            "arc-agi-2-kaggle/evaluation",
+            "kaggle2025_250808.json",
+            "eval",
+            "ARC-AGI-2 as in ARC Prize 2025 on Kaggle: evaluation (120 tasks, 172 outputs)",
+        ),
     )
 }
 
@@ -41,6 +53,7 @@ BUILTIN_SETS = {
 def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None, solutions_source: object = None) -> Task:
     """Validate one task in ARC JSON form; `solutions` (Kaggle format, read from `solutions_source`)
     overrides test outputs."""
+
     def fail(*loc: object) -> DataError:
         return DataError(where(source, f"task {task_id}", *loc))
 
@@ -58,8 +71,12 @@ def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None, so
     for n, pair in enumerate(raw["train"]):
         if not isinstance(pair, dict) or "input" not in pair or "output" not in pair:
             raise fail(f"train[{n}]", "needs 'input' and 'output'")
-        train.append((to_grid(pair["input"], source, f"task {task_id}", f"train[{n}].input"),
-                      to_grid(pair["output"], source, f"task {task_id}", f"train[{n}].output")))
+        train.append(
+            (
+                to_grid(pair["input"], source, f"task {task_id}", f"train[{n}].input"),
+                to_grid(pair["output"], source, f"task {task_id}", f"train[{n}].output"),
+            )
+        )
 
     inputs, outputs = [], []
     for n, pair in enumerate(raw["test"]):
@@ -73,8 +90,9 @@ def parse_task(task_id: str, raw: Any, source: object, solutions: Any = None, so
         sol_source = solutions_source or source
         if not isinstance(solutions, list) or len(solutions) != len(inputs):
             count = len(solutions) if isinstance(solutions, list) else type(solutions).__name__
-            raise DataError(where(sol_source, f"task {task_id}",
-                                  f"solutions: expected {len(inputs)} output grids, got {count}"))
+            raise DataError(
+                where(sol_source, f"task {task_id}", f"solutions: expected {len(inputs)} output grids, got {count}")
+            )
         outputs = [to_grid(g, sol_source, f"task {task_id}", f"solutions[{n}]") for n, g in enumerate(solutions)]
     elif outputs and len(outputs) != len(inputs):
         raise fail(f"only {len(outputs)} of {len(inputs)} test entries have an 'output'")
@@ -92,8 +110,9 @@ def parse_tasks(name: str, raw: Any, source: object, solutions: Any = None, solu
             raise DataError(where(sol_source, "solutions file must be a JSON object {task_id: [grids]}"))
         missing = [t for t in raw if t not in solutions]
         if missing:
-            raise DataError(where(sol_source, f"task {missing[0]}",
-                                  f"no solutions ({len(missing)} tasks of {source} lack them)"))
+            raise DataError(
+                where(sol_source, f"task {missing[0]}", f"no solutions ({len(missing)} tasks of {source} lack them)")
+            )
     tasks = {
         tid: parse_task(tid, task, source, None if solutions is None else solutions[tid], solutions_source)
         for tid, task in raw.items()

@@ -148,8 +148,10 @@ class Puzzle:
         rel_tids = COMPOSE[np.asarray(DIHEDRAL_INVERSE)[tids[leaders]], tids[members]]
         rel_colors = np.take_along_axis(np.argsort(colors[leaders], axis=1), colors[members].astype(np.intp), axis=1)
         _, pick, which = np.unique(self.prekeys(rel_tids, rel_colors), return_index=True, return_inverse=True)
-        checks = [puzzle_hash(self.pairs, Transform(int(rel_tids[p]), tuple(rel_colors[p].tolist()))) == self.hash
-                  for p in pick]
+        checks = [
+            puzzle_hash(self.pairs, Transform(int(rel_tids[p]), tuple(rel_colors[p].tolist()))) == self.hash
+            for p in pick
+        ]
         for leader in np.unique(leaders[~np.asarray(checks)[which.ravel()]]).tolist():
             group = np.flatnonzero(fingerprints == fingerprints[leader])
             seen: dict[str, int] = {}

@@ -21,11 +21,11 @@ def encode_grid(grid: np.ndarray, canvas: int = ARC_CANVAS, offset: tuple[int, i
     if r0 + h > canvas or c0 + w > canvas:
         raise ValueError(f"grid {h}x{w} at offset {offset} does not fit a {canvas}x{canvas} canvas")
     tokens = np.full((canvas, canvas), PAD, dtype=np.uint8)
-    tokens[r0:r0 + h, c0:c0 + w] = grid + COLOR_OFFSET
+    tokens[r0 : r0 + h, c0 : c0 + w] = grid + COLOR_OFFSET
     if r0 + h < canvas:
-        tokens[r0 + h, c0:c0 + w] = EOS
+        tokens[r0 + h, c0 : c0 + w] = EOS
     if c0 + w < canvas:
-        tokens[r0:r0 + h, c0 + w] = EOS
+        tokens[r0 : r0 + h, c0 + w] = EOS
     return tokens.ravel()
 
 
@@ -64,7 +64,7 @@ def decode(tokens: np.ndarray, canvas: int = ARC_CANVAS) -> tuple[np.ndarray, np
     for idx in np.split(order, np.flatnonzero(np.diff(key[order])) + 1) if len(order) else []:
         h, w = (int(x) for x in shapes[idx[0]])
         block = cells[idx, :h, :w] - COLOR_OFFSET
-        flat[base:base + block.size] = block.ravel()
+        flat[base : base + block.size] = block.ravel()
         offsets[idx] = base + h * w * np.arange(len(idx))
         base += block.size
     return shapes, offsets, flat

@@ -62,8 +62,9 @@ def export_reference(layout: Layout, subsets: Sequence[tuple[str, Mapping[str, A
     return out_dir
 
 
-def _export_split(layout: Layout, tasks: list[int], examples: list[list], draws: LegacyDraws, translate: bool,
-                  directory: Path) -> None:
+def _export_split(
+    layout: Layout, tasks: list[int], examples: list[list], draws: LegacyDraws, translate: bool, directory: Path
+) -> None:
     """One split, task group after task group, as the reference orders and draws it."""
     directory.mkdir()
     groups = [layout.group(k) for k in tasks]
@@ -90,9 +91,16 @@ def _export_split(layout: Layout, tasks: list[int], examples: list[list], draws:
     for name, values in index.items():
         np.save(directory / f"all__{name}.npy", values.astype(np.int32))
     metadata = {
-        "pad_id": PAD, "ignore_label_id": PAD, "blank_identifier_id": 0, "vocab_size": VOCAB_SIZE,
-        "seq_len": MAX_SIDE * MAX_SIDE, "num_puzzle_identifiers": len(layout), "total_groups": len(groups),
-        "mean_puzzle_examples": total / int(n_puzzles.sum()), "total_puzzles": int(n_puzzles.sum()), "sets": ["all"],
+        "pad_id": PAD,
+        "ignore_label_id": PAD,
+        "blank_identifier_id": 0,
+        "vocab_size": VOCAB_SIZE,
+        "seq_len": MAX_SIDE * MAX_SIDE,
+        "num_puzzle_identifiers": len(layout),
+        "total_groups": len(groups),
+        "mean_puzzle_examples": total / int(n_puzzles.sum()),
+        "total_puzzles": int(n_puzzles.sum()),
+        "sets": ["all"],
     }
     (directory / "dataset.json").write_text(json.dumps(metadata))
 
@@ -106,8 +114,12 @@ def _draw_offsets(pairs: list, tids: np.ndarray, draws: LegacyDraws, translate: 
     for tid in tids.tolist():
         fixed = draws.interval(len(pairs) - 1)
         rows, cols = (widths, heights) if SWAPS_AXES[tid] else (heights, widths)
-        offsets.append([(draws.interval(MAX_SIDE - h), draws.interval(MAX_SIDE - w)) if translate and e != fixed
-                        else (0, 0) for e, (h, w) in enumerate(zip(rows, cols))])
+        offsets.append(
+            [
+                (draws.interval(MAX_SIDE - h), draws.interval(MAX_SIDE - w)) if translate and e != fixed else (0, 0)
+                for e, (h, w) in enumerate(zip(rows, cols))
+            ]
+        )
     return np.array(offsets, dtype=np.intp).reshape(len(tids), len(pairs), 2)
 
 

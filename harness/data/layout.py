@@ -87,8 +87,15 @@ def read_task(subset: str, task_id: str, raw: Any) -> tuple[dict[str, list], Tas
             pairs[part].append(pair)
             digest.update(b"".join(part.encode() + bytes(g.shape) + g.tobytes() for g in pair))
             plain[part].append({"input": pair[0].tolist(), "output": pair[1].tolist()})
-    entry = TaskEntry(task_id, subset, len(raw["train"]), len(raw["test"]), held_out=False,
-                      test_first=parts[0] == "test", digest=digest.hexdigest()[:16])
+    entry = TaskEntry(
+        task_id,
+        subset,
+        len(raw["train"]),
+        len(raw["test"]),
+        held_out=False,
+        test_first=parts[0] == "test",
+        digest=digest.hexdigest()[:16],
+    )
     return pairs, entry, plain
 
 
@@ -147,13 +154,17 @@ class Layout:
         return self.tasks[k].task_id if k >= 0 else None
 
     def group(self, k: int) -> np.ndarray:
-        return self.group_rows[self.group_offsets[k]:self.group_offsets[k + 1]]
+        return self.group_rows[self.group_offsets[k] : self.group_offsets[k + 1]]
 
     def save(self, directory: str | Path) -> Path:
         """layout.json + layout.npz (compact, reloadable) and the reference's two JSON files."""
         directory = Path(directory)
-        arrays: dict[str, Any] = {"task_index": self.task_index, "tids": self.tids, "colors": _pack_colors(self.colors),
-                  "group_offsets": self.group_offsets}
+        arrays: dict[str, Any] = {
+            "task_index": self.task_index,
+            "tids": self.tids,
+            "colors": _pack_colors(self.colors),
+            "group_offsets": self.group_offsets,
+        }
         if not np.array_equal(self.group_rows, np.arange(1, len(self))):
             arrays["group_rows"] = self.group_rows
         buffer = io.BytesIO()
@@ -199,12 +210,15 @@ def _names(tasks: Sequence[TaskEntry], task_index: np.ndarray, tids: np.ndarray,
     suffixes = codes.view("=U15").ravel().tolist()
     original = (tids == 0) & (colors == IDENTITY_COLORS).all(axis=1)
     ids = [t.task_id for t in tasks]
-    return [BLANK if k < 0 else ids[k] if orig else f"{ids[k]}{SEPARATOR}{s}"
-            for k, orig, s in zip(task_index.tolist(), original.tolist(), suffixes)]
+    return [
+        BLANK if k < 0 else ids[k] if orig else f"{ids[k]}{SEPARATOR}{s}"
+        for k, orig, s in zip(task_index.tolist(), original.tolist(), suffixes)
+    ]
 
 
-def build_layout(subsets: Sequence[tuple[str, Mapping[str, Any]]], test_set: str, num_aug: int,
-                 seed: int = 42) -> Layout:
+def build_layout(
+    subsets: Sequence[tuple[str, Mapping[str, Any]]], test_set: str, num_aug: int, seed: int = 42
+) -> Layout:
     """The reference builder's layout for `subsets` (name, {task id: task}) in order.
 
     Tasks are ARC JSON dicts; test pairs without an output count as [[0]], as in the reference
@@ -251,15 +265,24 @@ def build_layout(subsets: Sequence[tuple[str, Mapping[str, Any]]], test_set: str
     if len({e.task_id for e in entries}) < len(entries):
         task_index, tids, colors, group_rows = _first_appearances(entries, task_index, tids, colors)
     return Layout(
-        subsets=tuple(names), test_set=test_set, num_aug=num_aug, seed=seed, tasks=tuple(entries),
-        task_index=task_index, tids=tids, colors=colors, group_rows=group_rows,
+        subsets=tuple(names),
+        test_set=test_set,
+        num_aug=num_aug,
+        seed=seed,
+        tasks=tuple(entries),
+        task_index=task_index,
+        tids=tids,
+        colors=colors,
+        group_rows=group_rows,
         group_offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        test_puzzles=test_puzzles, words_used=draws.total_words(),
+        test_puzzles=test_puzzles,
+        words_used=draws.total_words(),
     )
 
 
-def _first_appearances(entries: Sequence[TaskEntry], task_index: np.ndarray, tids: np.ndarray,
-                       colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _first_appearances(
+    entries: Sequence[TaskEntry], task_index: np.ndarray, tids: np.ndarray, colors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """When a task id repeats, a name seen before reuses its first row (the reference's id map)."""
     row_of: dict[str, int] = {}
     keep, group_rows = [0], []
@@ -285,11 +308,17 @@ def load_layout(directory: str | Path) -> Layout:
         with np.load(directory / "layout.npz") as npz:
             arrays = {k: npz[k] for k in npz.files}
         layout = Layout(
-            subsets=tuple(manifest["subsets"]), test_set=manifest["test_set"], num_aug=manifest["num_aug"],
-            seed=manifest["seed"], tasks=tuple(TaskEntry(*t) for t in manifest["tasks"]),
-            task_index=arrays["task_index"], tids=arrays["tids"], colors=_unpack_colors(arrays["colors"]),
+            subsets=tuple(manifest["subsets"]),
+            test_set=manifest["test_set"],
+            num_aug=manifest["num_aug"],
+            seed=manifest["seed"],
+            tasks=tuple(TaskEntry(*t) for t in manifest["tasks"]),
+            task_index=arrays["task_index"],
+            tids=arrays["tids"],
+            colors=_unpack_colors(arrays["colors"]),
             group_rows=arrays.get("group_rows", np.arange(1, len(arrays["tids"]), dtype=np.int32)),
-            group_offsets=arrays["group_offsets"], test_puzzles=json.loads(test_bytes),
+            group_offsets=arrays["group_offsets"],
+            test_puzzles=json.loads(test_bytes),
             words_used=manifest["words_used"],
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -56,8 +56,9 @@ class Example:
 class BatchSampler:
     """Which examples make up global batch g (pure function of seed, epoch, position)."""
 
-    def __init__(self, layout: Layout, pairs: list[list[tuple[np.ndarray, np.ndarray]]], global_batch: int,
-                 seed: int) -> None:
+    def __init__(
+        self, layout: Layout, pairs: list[list[tuple[np.ndarray, np.ndarray]]], global_batch: int, seed: int
+    ) -> None:
         self.layout, self.pairs, self.global_batch, self.seed = layout, pairs, global_batch, seed
         self.groups = [k for k in range(len(layout.tasks)) if pairs[k]]
         if not self.groups:
@@ -118,8 +119,14 @@ class BatchSampler:
         return float((puzzles * examples).sum() / puzzles.sum() * len(self.groups))
 
 
-def encode_examples(examples: list[Example], layout: Layout, pairs: list[list[tuple[np.ndarray, np.ndarray]]],
-                    canvas: int, rng: np.random.Generator, translate: bool) -> dict[str, np.ndarray]:
+def encode_examples(
+    examples: list[Example],
+    layout: Layout,
+    pairs: list[list[tuple[np.ndarray, np.ndarray]]],
+    canvas: int,
+    rng: np.random.Generator,
+    translate: bool,
+) -> dict[str, np.ndarray]:
     """Encode examples in their puzzle's frame: inputs, labels (PAD -> ignored), identifiers."""
     n = len(examples)
     inputs = np.empty((n, canvas * canvas), np.int32)
@@ -146,8 +153,9 @@ class TrainBatches(torch.utils.data.IterableDataset):
     round-robin then yields them in order.
     """
 
-    def __init__(self, sampler: BatchSampler, canvas: int, rank: int, world_size: int, start: int = 0,
-                 translate: bool = True) -> None:
+    def __init__(
+        self, sampler: BatchSampler, canvas: int, rank: int, world_size: int, start: int = 0, translate: bool = True
+    ) -> None:
         super().__init__()
         if sampler.global_batch % world_size:
             raise DataError(f"global batch {sampler.global_batch} is not divisible by {world_size} ranks")
@@ -160,8 +168,7 @@ class TrainBatches(torch.utils.data.IterableDataset):
         local = len(examples) // self.world_size
         rng = np.random.default_rng([self.sampler.seed, epoch, index, 1])
         # Draw the whole batch's translations so that a rank's slice does not depend on the rank count.
-        encoded = encode_examples(examples, self.sampler.layout, self.sampler.pairs, self.canvas, rng,
-                                  self.translate)
+        encoded = encode_examples(examples, self.sampler.layout, self.sampler.pairs, self.canvas, rng, self.translate)
         part = slice(self.rank * local, (self.rank + 1) * local)
         return {k: torch.from_numpy(v[part]) for k, v in encoded.items()} | {"index": torch.tensor(g)}
 

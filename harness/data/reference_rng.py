@@ -103,7 +103,7 @@ class LegacyDraws:
         self._base += self._pos
         self._ends -= self._pos
         fresh = self._bits.random_raw(_CHUNK_WORDS).astype(np.uint32)
-        self._words = np.concatenate([self._words[self._pos:], fresh])
+        self._words = np.concatenate([self._words[self._pos :], fresh])
         self._pos = 0
 
     def interval(self, bound: int) -> int:
@@ -140,7 +140,7 @@ class LegacyDraws:
             self._ends = np.concatenate([self._ends[keep], ends + start])
             self._next = 0
         stop = self._next + count
-        return self._tids[self._next:stop], self._colors[self._next:stop]
+        return self._tids[self._next : stop], self._colors[self._next : stop]
 
     def consume(self, count: int) -> None:
         if count:

@@ -32,8 +32,7 @@ class Views:
         return len(self.identifier)
 
     def subset(self, idx: np.ndarray) -> Views:
-        return Views(self.identifier[idx], self.task_ids[idx], self.test_index[idx], self.tids[idx],
-                     self.colors[idx])
+        return Views(self.identifier[idx], self.task_ids[idx], self.test_index[idx], self.tids[idx], self.colors[idx])
 
 
 def build_views(identifiers: list[str], tasks: TaskSet, max_aug: int | None = None, seed: int = 0) -> Views:
@@ -65,11 +64,21 @@ def build_views(identifiers: list[str], tasks: TaskSet, max_aug: int | None = No
             for i in range(len(task.test_inputs)):
                 rows.append((row, task.id, i, transform.tid, transform.colors))
     if not rows:
-        return Views(np.zeros(0, np.int64), np.zeros(0, str), np.zeros(0, np.int64), np.zeros(0, np.int8),
-                     np.zeros((0, 10), np.uint8))
+        return Views(
+            np.zeros(0, np.int64),
+            np.zeros(0, str),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int8),
+            np.zeros((0, 10), np.uint8),
+        )
     ident, task_ids, index, tids, colors = zip(*rows)
-    return Views(np.array(ident, np.int64), np.array(task_ids), np.array(index, np.int64),
-                 np.array(tids, np.int8), np.array(colors, np.uint8))
+    return Views(
+        np.array(ident, np.int64),
+        np.array(task_ids),
+        np.array(index, np.int64),
+        np.array(tids, np.int8),
+        np.array(colors, np.uint8),
+    )
 
 
 def encode_views(views: Views, tasks: TaskSet, canvas: int) -> np.ndarray:

@@ -40,7 +40,7 @@ class CellGrid:
 
 def powers_up_to(n: int) -> tuple[int, ...]:
     """1, 2, 4, ... below n, then n."""
-    return tuple(sorted({2 ** i for i in range(max(n, 1).bit_length()) if 2 ** i < n} | {n}))
+    return tuple(sorted({2**i for i in range(max(n, 1).bit_length()) if 2**i < n} | {n}))
 
 
 def view_ranks(rec: Recording, pair: np.ndarray, seed: int) -> np.ndarray:
@@ -58,8 +58,15 @@ def view_ranks(rec: Recording, pair: np.ndarray, seed: int) -> np.ndarray:
 class _Truth:
     """Per pair its task column and whether each answer is correct (looked at once per recording)."""
 
-    def __init__(self, rec: Recording, pair: np.ndarray, grids: list[np.ndarray], answer: np.ndarray,
-                 answer_pair: np.ndarray, tasks: TaskSet) -> None:
+    def __init__(
+        self,
+        rec: Recording,
+        pair: np.ndarray,
+        grids: list[np.ndarray],
+        answer: np.ndarray,
+        answer_pair: np.ndarray,
+        tasks: TaskSet,
+    ) -> None:
         truth = tasks.solutions()
         self.tasks = list(truth)
         column = {t: i for i, t in enumerate(self.tasks)}
@@ -69,8 +76,9 @@ class _Truth:
         owner = np.zeros(len(grids), np.int64)
         owner[answer] = answer_pair
         targets = [truth[str(rec.task_ids[r])][int(rec.test_index[r])] for r in rows]
-        self.correct = np.array([g.shape == targets[o].shape and np.array_equal(g, targets[o])
-                                 for g, o in zip(grids, owner)], bool)
+        self.correct = np.array(
+            [g.shape == targets[o].shape and np.array_equal(g, targets[o]) for g, o in zip(grids, owner)], bool
+        )
         self.empty = np.array([g.size == 0 for g in grids], bool)
         # A task's score is the mean over its outputs; outputs never predicted count as unsolved.
         self.outputs = np.array([len(truth[t]) for t in self.tasks], np.float64)
@@ -79,13 +87,22 @@ class _Truth:
         return np.bincount(self.pair_task, solved_pairs.astype(np.float64), len(self.tasks)) / self.outputs
 
 
-def score_cells(rec: Recording, tasks: TaskSet, canvas: int, nfe_per_step: int, grid: CellGrid,
-                seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def score_cells(
+    rec: Recording, tasks: TaskSet, canvas: int, nfe_per_step: int, grid: CellGrid, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per cell (accuracies, intervals, NFE) and the (cells, tasks) pass@2 matrix."""
     shapes, offsets, cells = decode(rec.change_tokens, canvas)
     rows_of = rec.change_row
-    changes = Predictions(rec.task_ids[rows_of], rec.test_index[rows_of], rec.tids[rows_of], rec.colors[rows_of],
-                          shapes, offsets, cells, np.zeros(len(rows_of)))
+    changes = Predictions(
+        rec.task_ids[rows_of],
+        rec.test_index[rows_of],
+        rec.tids[rows_of],
+        rec.colors[rows_of],
+        shapes,
+        offsets,
+        cells,
+        np.zeros(len(rows_of)),
+    )
     pair_c, answer_c, grids = answer_ids(changes)
     pair = np.zeros(len(rec), np.int64)
     pair[rows_of] = pair_c
@@ -106,16 +123,28 @@ def score_cells(rec: Recording, tasks: TaskSet, canvas: int, nfe_per_step: int, 
                     oracle = truth.per_task(np.bincount(p, truth.correct[a], truth.n_pairs) > 0)
                     nfe = float(exits[rows].sum() * nfe_per_step / n_tasks)
                     for selector in grid.selectors:
-                        weights = view_weights(selector, dz[rows], ent[rows]) \
-                            if selector in ("entropy", "convergence") else None
+                        weights = (
+                            view_weights(selector, dz[rows], ent[rows])
+                            if selector in ("entropy", "convergence")
+                            else None
+                        )
                         top = top_answers(p, a, truth.n_pairs, len(grids), selector, q[rows], weights, truth.empty)
                         hit = (top >= 0) & truth.correct[np.maximum(top, 0)]
                         pass2 = truth.per_task(hit.any(axis=1))
-                        out.append({"depth": depth, "breadth": breadth, "views": views, "rule": rule.label,
-                                    "selector": selector, "nfe_per_task": nfe,
-                                    "mean_steps": float(exits[rows].mean()),
-                                    "pass1": float(truth.per_task(hit[:, 0]).mean()), "pass2": float(pass2.mean()),
-                                    "oracle": float(oracle.mean())})
+                        out.append(
+                            {
+                                "depth": depth,
+                                "breadth": breadth,
+                                "views": views,
+                                "rule": rule.label,
+                                "selector": selector,
+                                "nfe_per_task": nfe,
+                                "mean_steps": float(exits[rows].mean()),
+                                "pass1": float(truth.per_task(hit[:, 0]).mean()),
+                                "pass2": float(pass2.mean()),
+                                "oracle": float(oracle.mean()),
+                            }
+                        )
                         matrix.append(pass2)
     return pd.DataFrame(out), np.array(matrix)
 
@@ -129,8 +158,11 @@ def add_intervals(cells: pd.DataFrame, matrix: np.ndarray, reference: int | None
     cells = cells.assign(low=np.percentile(means, 2.5, axis=1), high=np.percentile(means, 97.5, axis=1))
     if reference is not None:
         diff = means - means[reference]
-        cells = cells.assign(delta=cells["pass2"] - cells["pass2"].iloc[reference],
-                             delta_low=np.percentile(diff, 2.5, axis=1), delta_high=np.percentile(diff, 97.5, axis=1))
+        cells = cells.assign(
+            delta=cells["pass2"] - cells["pass2"].iloc[reference],
+            delta_low=np.percentile(diff, 2.5, axis=1),
+            delta_high=np.percentile(diff, 97.5, axis=1),
+        )
     return cells.assign(pareto=pareto_front(cells["nfe_per_task"].to_numpy(), cells["pass2"].to_numpy()))
 
 
@@ -148,8 +180,13 @@ def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 def reference_index(cells: pd.DataFrame, halt_max_steps: int, all_views: int) -> int | None:
     """The reference protocol's cell: fixed, halt_max_steps, breadth 1, every view, votes-q."""
-    match = cells.index[(cells["rule"] == "fixed") & (cells["depth"] == halt_max_steps) & (cells["breadth"] == 1)
-                        & (cells["views"] == all_views) & (cells["selector"] == "votes-q")]
+    match = cells.index[
+        (cells["rule"] == "fixed")
+        & (cells["depth"] == halt_max_steps)
+        & (cells["breadth"] == 1)
+        & (cells["views"] == all_views)
+        & (cells["selector"] == "votes-q")
+    ]
     return int(match[0]) if len(match) else None
 
 
@@ -160,12 +197,16 @@ def headline(cells: pd.DataFrame, reference: int | None, selectors: Sequence[str
     ref = cells.iloc[reference]
     pool = cells[cells["selector"].isin(selectors)]
     reach = pool[pool["pass2"] >= ref["pass2"]].sort_values(["nfe_per_task", "pass2"], ascending=[True, False])
-    within = pool[pool["nfe_per_task"] <= ref["nfe_per_task"]].sort_values(["pass2", "nfe_per_task"],
-                                                                           ascending=[False, True])
+    within = pool[pool["nfe_per_task"] <= ref["nfe_per_task"]].sort_values(
+        ["pass2", "nfe_per_task"], ascending=[False, True]
+    )
     cheapest, best = reach.iloc[0], within.iloc[0]
-    return {"reference": _cell(ref), "cheapest_reaching_reference": _cell(cheapest),
-            "nfe_fraction": float(cheapest["nfe_per_task"] / ref["nfe_per_task"]) if ref["nfe_per_task"] else None,
-            "best_at_reference_nfe": _cell(best)}
+    return {
+        "reference": _cell(ref),
+        "cheapest_reaching_reference": _cell(cheapest),
+        "nfe_fraction": float(cheapest["nfe_per_task"] / ref["nfe_per_task"]) if ref["nfe_per_task"] else None,
+        "best_at_reference_nfe": _cell(best),
+    }
 
 
 def _cell(row: pd.Series) -> dict:

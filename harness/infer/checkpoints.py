@@ -60,8 +60,10 @@ def find_identifiers(checkpoint: Path, given: Path | None) -> list[str]:
             return read_identifiers(path)
         if given:
             raise DataError(f"{given}: no {rundir.IDENTIFIERS} there")
-    raise DataError(f"{checkpoint}: no {rundir.IDENTIFIERS} beside the checkpoint; pass --identifiers FILE "
-                    f"(the layout it was trained on, e.g. from `trm-eval data build`)")
+    raise DataError(
+        f"{checkpoint}: no {rundir.IDENTIFIERS} beside the checkpoint; pass --identifiers FILE "
+        f"(the layout it was trained on, e.g. from `trm-eval data build`)"
+    )
 
 
 def trm_eval_version() -> str:
@@ -94,8 +96,9 @@ def save_checkpoint(
         _check_identifier_count(identifiers, config, directory)
         layout = identifiers_layout(identifiers)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(directory / WEIGHTS, lambda fh: fh.write(safetensors_bytes(tensors, metadata={"format": "pt"})),
-                 mode="wb")
+    atomic_write(
+        directory / WEIGHTS, lambda fh: fh.write(safetensors_bytes(tensors, metadata={"format": "pt"})), mode="wb"
+    )
     manifest: rundir.Manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -122,8 +125,10 @@ def read_manifest(directory: str | Path) -> tuple[dict[str, Any], ModelConfig]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DataError(f"{path}: not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise DataError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-                        f"(this trm-eval reads {FORMAT_VERSION})")
+        raise DataError(
+            f"{path}: format_version {manifest.get('format_version')!r} is not supported "
+            f"(this trm-eval reads {FORMAT_VERSION})"
+        )
     if not isinstance(manifest.get("config"), dict):
         raise DataError(f"{path}: no model config")
     family = manifest.get("family", "trm")
@@ -136,9 +141,7 @@ def read_manifest(directory: str | Path) -> tuple[dict[str, Any], ModelConfig]:
     return manifest, config
 
 
-def load_checkpoint(
-    directory: str | Path, *, identifiers: list[str] | None = None
-) -> tuple[ACTModel, dict[str, Any]]:
+def load_checkpoint(directory: str | Path, *, identifiers: list[str] | None = None) -> tuple[ACTModel, dict[str, Any]]:
     """Load a checkpoint (on CPU) and its manifest.
 
     When `identifiers` is given it must be the layout the checkpoint was trained with: the
@@ -165,8 +168,10 @@ def check_layout(manifest: dict[str, Any], config: ModelConfig, identifiers: lis
     _check_identifier_count(identifiers, config, where)
     recorded = manifest.get("puzzle_identifiers")
     if recorded is not None and recorded != identifiers_layout(identifiers):
-        raise DataError(f"{where}: the puzzle identifiers supplied (sha256 {identifiers_layout(identifiers)['sha256']})"
-                        f" are not the layout of this checkpoint (sha256 {recorded.get('sha256')})")
+        raise DataError(
+            f"{where}: the puzzle identifiers supplied (sha256 {identifiers_layout(identifiers)['sha256']})"
+            f" are not the layout of this checkpoint (sha256 {recorded.get('sha256')})"
+        )
 
 
 def import_reference(
@@ -203,8 +208,9 @@ def import_reference(
         raise DataError(f"{checkpoint}: {exc} (config {config_path})") from None
     match = re.fullmatch(r"step_(\d+)(\.pt)?", checkpoint.name)
     source = {"reference_checkpoint": checkpoint.name, "sha256": _file_sha256(checkpoint)}
-    return save_checkpoint(out, model, step=int(match[1]) if match else None, identifiers=identifiers,
-                           source=source, overwrite=overwrite)
+    return save_checkpoint(
+        out, model, step=int(match[1]) if match else None, identifiers=identifiers, source=source, overwrite=overwrite
+    )
 
 
 def read_reference_config(path: str | Path) -> dict[str, Any]:
@@ -231,8 +237,10 @@ def read_reference_config(path: str | Path) -> dict[str, Any]:
     arch = data.get("arch")
     for key, value in [*data.items(), *(arch.items() if isinstance(arch, dict) else ())]:
         if isinstance(value, str) and "${" in value:
-            raise DataError(f"{path}: {key} is an unresolved interpolation; pass the run's all_config.yaml "
-                            f"(written with every value resolved), not a hydra source file")
+            raise DataError(
+                f"{path}: {key} is an unresolved interpolation; pass the run's all_config.yaml "
+                f"(written with every value resolved), not a hydra source file"
+            )
     return data
 
 
@@ -268,8 +276,10 @@ def run_batch(model: ACTModel, batch: dict[str, torch.Tensor]) -> dict[str, torc
     if inputs is None or ids is None:
         raise DataError("batch needs `inputs` and `puzzle_identifiers`")
     if inputs.ndim != 2 or inputs.shape[1] != cfg.seq_len or ids.shape != inputs.shape[:1]:
-        raise DataError(f"batch shapes inputs {tuple(inputs.shape)}, puzzle_identifiers {tuple(ids.shape)} "
-                        f"do not fit seq_len {cfg.seq_len}")
+        raise DataError(
+            f"batch shapes inputs {tuple(inputs.shape)}, puzzle_identifiers {tuple(ids.shape)} "
+            f"do not fit seq_len {cfg.seq_len}"
+        )
     if inputs.numel() and not (0 <= int(inputs.min()) and int(inputs.max()) < cfg.vocab_size):
         raise DataError(f"batch inputs hold tokens outside 0..{cfg.vocab_size - 1}")
     if ids.numel() and not (0 <= int(ids.min()) and int(ids.max()) < cfg.num_puzzle_identifiers):
@@ -281,8 +291,10 @@ def run_batch(model: ACTModel, batch: dict[str, torch.Tensor]) -> dict[str, torc
 
 def _check_identifier_count(identifiers: list[str], config: ModelConfig, where: str | Path) -> None:
     if len(identifiers) != config.num_puzzle_identifiers:
-        raise DataError(f"{where}: {len(identifiers)} puzzle identifiers supplied, the model has "
-                        f"{config.num_puzzle_identifiers} puzzle embedding rows")
+        raise DataError(
+            f"{where}: {len(identifiers)} puzzle identifiers supplied, the model has "
+            f"{config.num_puzzle_identifiers} puzzle embedding rows"
+        )
 
 
 def _file_sha256(path: Path) -> str:

@@ -43,7 +43,9 @@ class ChunkResult:
     step_preds: np.ndarray | None = None  # (steps, n, seq_len) uint8 when recorded
 
 
-def _run_fixed(model: ACTModel, inputs: torch.Tensor, ids: torch.Tensor, steps: int, record: bool):
+def _run_fixed(
+    model: ACTModel, inputs: torch.Tensor, ids: torch.Tensor, steps: int, record: bool
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     core = model.inner
     n = inputs.shape[0]
     z_H = core.H_init.expand(n, model.config.total_len, -1).clone()
@@ -58,8 +60,14 @@ def _run_fixed(model: ACTModel, inputs: torch.Tensor, ids: torch.Tensor, steps: 
 
 
 @torch.inference_mode()
-def run_chunk(model: ACTModel, tokens: np.ndarray, identifiers: np.ndarray, cfg: EngineConfig,
-              device: torch.device, on_done: Callable[[int], None] | None = None) -> ChunkResult:
+def run_chunk(
+    model: ACTModel,
+    tokens: np.ndarray,
+    identifiers: np.ndarray,
+    cfg: EngineConfig,
+    device: torch.device,
+    on_done: Callable[[int], None] | None = None,
+) -> ChunkResult:
     """Evaluate one chunk of views; `on_done(k)` is told as views finish (for progress bars)."""
     steps = cfg.steps or model.config.halt_max_steps
     n = len(tokens)
@@ -87,9 +95,17 @@ def run_chunk(model: ACTModel, tokens: np.ndarray, identifiers: np.ndarray, cfg:
     return ChunkResult(preds, q_out, used)
 
 
-def _run_continuous(model: ACTModel, inputs_all: torch.Tensor, ids_all: torch.Tensor, steps: int, cfg: EngineConfig,
-                    preds: np.ndarray, q_out: np.ndarray, used: np.ndarray,
-                    on_done: Callable[[int], None] | None) -> None:
+def _run_continuous(
+    model: ACTModel,
+    inputs_all: torch.Tensor,
+    ids_all: torch.Tensor,
+    steps: int,
+    cfg: EngineConfig,
+    preds: np.ndarray,
+    q_out: np.ndarray,
+    used: np.ndarray,
+    on_done: Callable[[int], None] | None,
+) -> None:
     """Continuous batching: slots hold views in flight; finished slots are refilled immediately."""
     core, n = model.inner, len(inputs_all)
     size = min(cfg.batch_size, n)
@@ -128,10 +144,13 @@ def _run_continuous(model: ACTModel, inputs_all: torch.Tensor, ids_all: torch.Te
 def chunk_predictions(views: Views, result: ChunkResult, canvas: int, step: int | None = None) -> Predictions:
     """A chunk's tokens decoded to grids, one Predictions row per view: the final ones, or those after
     ACT `step` (needs record_steps; q_halt stays the final one, as shards store it)."""
-    tokens = result.preds if step is None else result.step_preds[step - 1]
+    if step is not None and result.step_preds is None:
+        raise ValueError("per-step predictions were not recorded (record_steps)")
+    tokens = result.preds if step is None or result.step_preds is None else result.step_preds[step - 1]
     shapes, offsets, cells = decode(tokens, canvas)
-    return Predictions(views.task_ids, views.test_index, views.tids, views.colors, shapes, offsets, cells,
-                       result.q_halt)
+    return Predictions(
+        views.task_ids, views.test_index, views.tids, views.colors, shapes, offsets, cells, result.q_halt
+    )
 
 
 def _reusable(path: Path, views: Views) -> bool:
@@ -144,22 +163,33 @@ def _reusable(path: Path, views: Views) -> bool:
     except DataError as exc:
         print(f"warning: {exc}; recomputing this chunk", file=sys.stderr)
         return False
-    if len(saved) == len(views) and all(np.array_equal(getattr(saved, k), getattr(views, k))
-                                        for k in ("task_ids", "test_index", "tids", "colors")):
+    if len(saved) == len(views) and all(
+        np.array_equal(getattr(saved, k), getattr(views, k)) for k in ("task_ids", "test_index", "tids", "colors")
+    ):
         return True
-    print(f"warning: {path}: holds other views than this run's (predicted with other options?); recomputing it",
-          file=sys.stderr)
+    print(
+        f"warning: {path}: holds other views than this run's (predicted with other options?); recomputing it",
+        file=sys.stderr,
+    )
     return False
 
 
-def predict(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
-            device: torch.device, rank: int = 0, world_size: int = 1,
-            progress: Callable[[int, int], None] | None = None) -> dict:
+def predict(
+    model: ACTModel,
+    views: Views,
+    tasks: TaskSet,
+    out_dir: Path,
+    cfg: EngineConfig,
+    device: torch.device,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Evaluate this rank's chunks that are not on disk yet. Returns timing for the run record.
 
     `progress(done, total)` is called with view counts of this rank (resumed chunks included).
     """
-    canvas = int(round(model.config.seq_len ** 0.5))
+    canvas = int(round(model.config.seq_len**0.5))
     if canvas * canvas != model.config.seq_len:
         raise ValueError(f"seq_len {model.config.seq_len} is not a square canvas")
     ensure_dir(out_dir)  # an unwritable folder fails now, not after the first chunk's compute
@@ -190,7 +220,6 @@ def predict(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, cfg: E
         result = run_chunk(model, tokens, chunk_views.identifier, cfg, device, tick)
         recorded = 0 if result.step_preds is None else len(result.step_preds)
         per_step = [chunk_predictions(chunk_views, result, canvas, s) for s in range(1, recorded + 1)]
-        save_chunk(path, chunk_predictions(chunk_views, result, canvas), result.steps, chunk_views.identifier,
-                   per_step)
+        save_chunk(path, chunk_predictions(chunk_views, result, canvas), result.steps, chunk_views.identifier, per_step)
         computed += len(idx)
     return {"views_computed": computed, "seconds": time.perf_counter() - start}

@@ -26,37 +26,57 @@ from models import ACTModel
 from voting import pass_at_k, vote
 
 
-def run_predict(checkpoint: Path, tasks: TaskSet, out_dir: Path, cfg: EngineConfig,
-                identifiers_path: Path | None = None, max_aug: int | None = None, seed: int = 0,
-                device: torch.device | None = None, rank: int = 0, world_size: int = 1,
-                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_predict(
+    checkpoint: Path,
+    tasks: TaskSet,
+    out_dir: Path,
+    cfg: EngineConfig,
+    identifiers_path: Path | None = None,
+    max_aug: int | None = None,
+    seed: int = 0,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Predict every view this rank owns into out_dir/predictions (resuming what is there)."""
     identifiers = find_identifiers(checkpoint, identifiers_path)
     model, manifest = load_checkpoint(checkpoint, identifiers=identifiers)
     views = build_views(identifiers, tasks, max_aug, seed)
     if len(views) == 0:
-        raise DataError(f"{checkpoint}: its layout has no puzzle of {tasks.name}; a TRM checkpoint can only "
-                        f"predict tasks it was trained on (fine-tune on new tasks first)")
+        raise DataError(
+            f"{checkpoint}: its layout has no puzzle of {tasks.name}; a TRM checkpoint can only "
+            f"predict tasks it was trained on (fine-tune on new tasks first)"
+        )
     device = device or torch.device("cpu")
     timing = predict(model, views, tasks, out_dir / rundir.PREDICTIONS, cfg, device, rank, world_size, progress)
     return {"views": len(views), "manifest": manifest, **timing}
 
 
-def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineConfig,
-                 identifiers_path: Path | None = None, max_aug: int | None = None, seed: int = 0,
-                 device: torch.device | None = None, rank: int = 0, world_size: int = 1,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any] | None:
+def run_evaluate(
+    checkpoint: Path,
+    tasks: TaskSet,
+    run_dir: Path,
+    cfg: EngineConfig,
+    identifiers_path: Path | None = None,
+    max_aug: int | None = None,
+    seed: int = 0,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any] | None:
     """Predict, then (on rank 0) vote, write submission.json, score.json and run.json."""
     start = time.perf_counter()
-    info = run_predict(checkpoint, tasks, run_dir, cfg, identifiers_path, max_aug, seed, device, rank,
-                       world_size, progress)
+    info = run_predict(
+        checkpoint, tasks, run_dir, cfg, identifiers_path, max_aug, seed, device, rank, world_size, progress
+    )
     if world_size > 1:
         torch.distributed.barrier()
     if rank != 0:
         return None
     preds, steps = merge_chunks(run_dir / rundir.PREDICTIONS, info["views"], cfg.chunk_size)
-    summary = vote_to_submission(preds, tasks, run_dir / rundir.SUBMISSION,
-                                 candidates_out=run_dir / rundir.CANDIDATES)
+    summary = vote_to_submission(preds, tasks, run_dir / rundir.SUBMISSION, candidates_out=run_dir / rundir.CANDIDATES)
     seconds = time.perf_counter() - start
     on_gpu = device is not None and device.type == "cuda"
     nfe = nfe_record(info["manifest"], steps, len(tasks.tasks))
@@ -88,14 +108,22 @@ def run_evaluate(checkpoint: Path, tasks: TaskSet, run_dir: Path, cfg: EngineCon
     return summary
 
 
-def evaluate_held_out(model: ACTModel, identifiers: list[str], tasks: TaskSet, canvas: int, batch_size: int,
-                      device: torch.device, max_aug: int | None) -> dict[str, float]:
+def evaluate_held_out(
+    model: ACTModel,
+    identifiers: list[str],
+    tasks: TaskSet,
+    canvas: int,
+    batch_size: int,
+    device: torch.device,
+    max_aug: int | None,
+) -> dict[str, float]:
     """pass@K of `model` (already in eval mode) on the test pairs of `tasks`, voting over up to
     max_aug views per task; nothing is written to disk."""
     views = build_views(identifiers, tasks, max_aug, seed=0)
     if len(views) == 0:
         return {}
-    result = run_chunk(model, encode_views(views, tasks, canvas), views.identifier,
-                       EngineConfig(batch_size=batch_size), device)
+    result = run_chunk(
+        model, encode_views(views, tasks, canvas), views.identifier, EngineConfig(batch_size=batch_size), device
+    )
     scores = pass_at_k(vote(chunk_predictions(views, result, canvas)), tasks.solutions(), (1, 2, 5, 10))
     return {f"eval/pass@{k}": v for k, v in scores.items()} | {"eval/views": float(len(views))}

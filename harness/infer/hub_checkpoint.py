@@ -103,9 +103,11 @@ def infer_recipe(config: dict[str, Any], entry: Published | None, where: str, ec
         match = _ARC_DATA.fullmatch(name)
         if match:
             concept = ("concept=conceptarc",) if match["concept"] else ()
-            inferred = Recipe(subsets=ARC_SUBSETS[match["version"]] + concept,
-                              test_set="evaluation" if match["version"] == "1" else "evaluation2",
-                              num_aug=int(match["num_aug"]))
+            inferred = Recipe(
+                subsets=ARC_SUBSETS[match["version"]] + concept,
+                test_set="evaluation" if match["version"] == "1" else "evaluation2",
+                num_aug=int(match["num_aug"]),
+            )
         elif any(kind in name for kind in PUZZLE_DATASETS):
             inferred = Recipe(puzzles=True)
     if entry is not None and entry.recipe != Recipe():
@@ -114,8 +116,10 @@ def infer_recipe(config: dict[str, Any], entry: Published | None, where: str, ec
         echo(f"layout of {entry.name} (registry): {entry.recipe.describe()}")
         return entry.recipe
     if inferred is None:
-        raise DataError(f"{where}: cannot tell the puzzle layout from data_paths {paths or 'absent'}; "
-                        f"pass --identifiers (the identifiers.json it was trained with)")
+        raise DataError(
+            f"{where}: cannot tell the puzzle layout from data_paths {paths or 'absent'}; "
+            f"pass --identifiers (the identifiers.json it was trained with)"
+        )
     echo(f"layout inferred from data_paths {', '.join(paths)}: {inferred.describe()}")
     return inferred
 
@@ -126,10 +130,16 @@ def build_recipe_layout(recipe: Recipe, concept: Path | None, echo: Echo) -> Pat
     from harness.data.layout import build_layout, load_layout
     from harness.data.subsets import load_subset, subset_name, subset_source
 
-    subsets = [f"{subset_name(s)}={concept_challenges(concept)}" if subset_source(s) == "conceptarc" else s
-               for s in recipe.subsets]
-    sources = [hashlib.sha256(Path(subset_source(s)).read_bytes()).hexdigest() if Path(subset_source(s)).is_file()
-               else subset_source(s) for s in subsets]
+    subsets = [
+        f"{subset_name(s)}={concept_challenges(concept)}" if subset_source(s) == "conceptarc" else s
+        for s in recipe.subsets
+    ]
+    sources = [
+        hashlib.sha256(Path(subset_source(s)).read_bytes()).hexdigest()
+        if Path(subset_source(s)).is_file()
+        else subset_source(s)
+        for s in subsets
+    ]
     key = hashlib.sha256(json.dumps([sources, recipe.test_set, recipe.num_aug, recipe.seed]).encode()).hexdigest()
     folder = cache_dir() / "layouts" / key[:24]
     if (folder / rundir.LAYOUT_MANIFEST).is_file():
@@ -140,16 +150,27 @@ def build_recipe_layout(recipe: Recipe, concept: Path | None, echo: Echo) -> Pat
         raw = [(subset_name(s), {t.id: t.to_json() for t in load_subset(s, 30)}) for s in subsets]
         layout = build_layout(raw, recipe.test_set, recipe.num_aug, recipe.seed)
         layout.save(folder)
-        echo(f"layout: {len(layout):,} identifiers (sha256 {layout.hash[:16]}), built in "
-             f"{time.perf_counter() - start:.1f} s -> {folder}")
+        echo(
+            f"layout: {len(layout):,} identifiers (sha256 {layout.hash[:16]}), built in "
+            f"{time.perf_counter() - start:.1f} s -> {folder}"
+        )
     if recipe.identifiers is not None and len(layout) != recipe.identifiers:
-        raise DataError(f"{folder}: the rebuilt layout has {len(layout):,} identifiers, the published one "
-                        f"{recipe.identifiers:,}: the inputs differ from the reference's")
+        raise DataError(
+            f"{folder}: the rebuilt layout has {len(layout):,} identifiers, the published one "
+            f"{recipe.identifiers:,}: the inputs differ from the reference's"
+        )
     return folder
 
 
-def import_pulled(pulled: Pulled, echo: Echo, *, concept: Path | None = None, identifiers: Path | None = None,
-                  out: Path | None = None, overwrite: bool = False) -> Path:
+def import_pulled(
+    pulled: Pulled,
+    echo: Echo,
+    *,
+    concept: Path | None = None,
+    identifiers: Path | None = None,
+    out: Path | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Our checkpoint of a pulled folder, with its layout recorded: written to `out`, or to the cache
     (reused when there already)."""
     if pulled.state_dict is None:
@@ -202,20 +223,25 @@ class Resolved:
     published: rundir.PublishedRecord | None = None
 
 
-def resolve_checkpoint(spec: str, echo: Echo, *, concept: Path | None = None,
-                       identifiers: Path | None = None) -> Resolved:
+def resolve_checkpoint(
+    spec: str, echo: Echo, *, concept: Path | None = None, identifiers: Path | None = None
+) -> Resolved:
     """A local checkpoint folder as it is; a Hub address or registry name pulled and imported."""
     if not is_remote(spec):
         if not Path(spec).is_dir():
-            raise DataError(f"{spec}: not a checkpoint folder, an hf:// address or a known checkpoint "
-                            f"(trm-eval checkpoint list)")
+            raise DataError(
+                f"{spec}: not a checkpoint folder, an hf:// address or a known checkpoint (trm-eval checkpoint list)"
+            )
         return Resolved(Path(spec))
     pulled = pull(spec)
     path = import_pulled(pulled, echo, concept=concept, identifiers=identifiers)
     entry = pulled.entry
     record: rundir.PublishedRecord = {
-        "name": entry.name if entry else None, "address": str(pulled.address), "commit": pulled.commit,
-        "sha256": pulled.sha256, "scores": [dict(s) for s in entry.scores] if entry else [],  # type: ignore[misc]
+        "name": entry.name if entry else None,
+        "address": str(pulled.address),
+        "commit": pulled.commit,
+        "sha256": pulled.sha256,
+        "scores": [dict(s) for s in entry.scores] if entry else [],  # type: ignore[misc]
     }
     return Resolved(path, record)
 

@@ -46,8 +46,9 @@ def model_index(repo_id: str, runs: list[Path]) -> list[dict[str, Any]]:
         if "benchmark" in score:
             metrics.append({"type": "exact_match", "name": "exact accuracy", "value": score["exact_accuracy"]})
         if isinstance(score.get("score"), dict):
-            metrics.append({"type": "pass@2", "name": "Kaggle score (pass@2, mean over tasks)",
-                            "value": score["score"]["score"]})
+            metrics.append(
+                {"type": "pass@2", "name": "Kaggle score (pass@2, mean over tasks)", "value": score["score"]["score"]}
+            )
         for k, v in score.get("pass_at_k", {}).items():
             if k in ("1", "2"):
                 metrics.append({"type": f"pass@{k}", "name": f"pass@{k} over test outputs", "value": v})
@@ -55,9 +56,13 @@ def model_index(repo_id: str, runs: list[Path]) -> list[dict[str, Any]]:
             raise DataError(f"{run / rundir.SCORE}: no score (the set had no solutions)")
         for m in metrics:
             m["verified"] = False
-        results.append({"task": {"type": "abstract-reasoning", "name": score.get("benchmark", "arc")},
-                        "dataset": {"name": score["tasks"], "type": score["tasks"], "revision": score["tasks_hash"]},
-                        "metrics": metrics})
+        results.append(
+            {
+                "task": {"type": "abstract-reasoning", "name": score.get("benchmark", "arc")},
+                "dataset": {"name": score["tasks"], "type": score["tasks"], "revision": score["tasks_hash"]},
+                "metrics": metrics,
+            }
+        )
     return [{"name": repo_id, "results": results}]
 
 
@@ -66,29 +71,38 @@ def plan_push(ckpt: Path, repo_id: str, runs: list[Path], private: bool) -> Push
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise DataError(f"{repo_id}: expected OWNER/REPO")
     manifest, _ = read_manifest(ckpt)
-    files = {name: ckpt / name for name in (rundir.WEIGHTS, rundir.MANIFEST, rundir.IDENTIFIERS)
-             if (ckpt / name).is_file()}
+    files = {
+        name: ckpt / name for name in (rundir.WEIGHTS, rundir.MANIFEST, rundir.IDENTIFIERS) if (ckpt / name).is_file()
+    }
     if rundir.WEIGHTS not in files:
         raise DataError(f"{ckpt}: no {rundir.WEIGHTS}")
     layout = manifest.get("puzzle_identifiers") or {}
     index = model_index(repo_id, runs) if runs else []
-    metadata: dict[str, Any] = {"library_name": "trm-eval", "tags": ["tiny-recursive-model",
-                                                                     manifest.get("family", "trm")]}
+    metadata: dict[str, Any] = {
+        "library_name": "trm-eval",
+        "tags": ["tiny-recursive-model", manifest.get("family", "trm")],
+    }
     if index:
         metadata["model-index"] = index
-    scores = "\n".join(f"- {r['dataset']['name']} (sha256 {r['dataset']['revision'][:16]}): "
-                       + ", ".join(f"{m['name']} {100 * m['value']:.2f}%" for m in r["metrics"])
-                       for r in (index[0]["results"] if index else []))
-    card = (f"---\n{yaml.safe_dump(metadata, sort_keys=False)}---\n\n# {repo_id}\n\n"
-            f"A {manifest.get('family', 'trm').upper()} checkpoint in trm-eval's format (`model.safetensors` + "
-            f"`manifest.json`), step {manifest.get('step')}.\n\n"
-            f"Puzzle layout: {layout.get('count', 'unknown')} identifiers, identifiers.json sha256 "
-            f"`{layout.get('sha256', 'not recorded')}`.\n\n"
-            f"Evaluate: `trm-eval evaluate hf://{repo_id} --tasks SET -o runs/eval`\n\n"
-            f"## Scores (trm-eval runs, unverified)\n\n{scores or 'none given'}\n")
-    calls = (f"HfApi().create_repo(repo_id={repo_id!r}, repo_type='model', private={private}, exist_ok=True)",
-             f"HfApi().upload_folder(repo_id={repo_id!r}, repo_type='model', folder_path=<staging folder>, "
-             f"commit_message='trm-eval checkpoint push')")
+    scores = "\n".join(
+        f"- {r['dataset']['name']} (sha256 {r['dataset']['revision'][:16]}): "
+        + ", ".join(f"{m['name']} {100 * m['value']:.2f}%" for m in r["metrics"])
+        for r in (index[0]["results"] if index else [])
+    )
+    card = (
+        f"---\n{yaml.safe_dump(metadata, sort_keys=False)}---\n\n# {repo_id}\n\n"
+        f"A {manifest.get('family', 'trm').upper()} checkpoint in trm-eval's format (`model.safetensors` + "
+        f"`manifest.json`), step {manifest.get('step')}.\n\n"
+        f"Puzzle layout: {layout.get('count', 'unknown')} identifiers, identifiers.json sha256 "
+        f"`{layout.get('sha256', 'not recorded')}`.\n\n"
+        f"Evaluate: `trm-eval evaluate hf://{repo_id} --tasks SET -o runs/eval`\n\n"
+        f"## Scores (trm-eval runs, unverified)\n\n{scores or 'none given'}\n"
+    )
+    calls = (
+        f"HfApi().create_repo(repo_id={repo_id!r}, repo_type='model', private={private}, exist_ok=True)",
+        f"HfApi().upload_folder(repo_id={repo_id!r}, repo_type='model', folder_path=<staging folder>, "
+        f"commit_message='trm-eval checkpoint push')",
+    )
     return PushPlan(repo_id, files, card, private, calls)
 
 

@@ -16,5 +16,8 @@ def nfe_record(manifest: dict[str, Any], steps: np.ndarray, n_tasks: int) -> dic
     config = family.config_class.from_dict(manifest["config"])
     per_step = family.nfe_per_step(config)
     tasks = max(n_tasks, 1)
-    return {"nfe_per_step": per_step, "nfe_per_task": float(np.sum(steps)) * per_step / tasks,
-            "nfe_reference_per_task": float(len(steps) * config.halt_max_steps * per_step / tasks)}
+    return {
+        "nfe_per_step": per_step,
+        "nfe_per_task": float(np.sum(steps)) * per_step / tasks,
+        "nfe_reference_per_task": float(len(steps) * config.halt_max_steps * per_step / tasks),
+    }

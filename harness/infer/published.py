@@ -32,8 +32,7 @@ class Recipe:
     def describe(self) -> str:
         if self.puzzles:
             return "one puzzle identifier (<blank>): a Sudoku or maze model"
-        return (f"subsets {', '.join(self.subsets)}; test set {self.test_set}; num_aug {self.num_aug}; "
-                f"seed {self.seed}")
+        return f"subsets {', '.join(self.subsets)}; test set {self.test_set}; num_aug {self.num_aug}; seed {self.seed}"
 
 
 @dataclass(frozen=True)
@@ -62,12 +61,23 @@ def _entry(name: str, raw: Any) -> Published:
             layout["subsets"] = tuple(layout["subsets"])
         scores = tuple(raw.get("scores", ()))
         for s in scores:
-            if not (isinstance(s.get("score"), (int, float)) and all(isinstance(s.get(k), str)
-                                                                     for k in ("metric", "set", "source"))):
+            if not (
+                isinstance(s.get("score"), (int, float))
+                and all(isinstance(s.get(k), str) for k in ("metric", "set", "source"))
+            ):
                 raise TypeError("each score needs score, metric, set and source")
-        entry = Published(name=name, address=raw["address"], family=raw["family"], size=raw["size"],
-                          tasks=raw["tasks"], recipe=Recipe(**layout), state_dict=raw.get("state_dict"),
-                          sha256=raw.get("sha256") or None, dataset=dict(raw.get("dataset", {})), scores=scores)
+        entry = Published(
+            name=name,
+            address=raw["address"],
+            family=raw["family"],
+            size=raw["size"],
+            tasks=raw["tasks"],
+            recipe=Recipe(**layout),
+            state_dict=raw.get("state_dict"),
+            sha256=raw.get("sha256") or None,
+            dataset=dict(raw.get("dataset", {})),
+            scores=scores,
+        )
     except (KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"{where}: malformed entry ({type(exc).__name__}: {exc})") from None
     parse_address(entry.address)

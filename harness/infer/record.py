@@ -26,16 +26,18 @@ from harness.predictions.recording import Recording, load_recording, recording_p
 from models import ACTModel
 
 
-def start_states(model: ACTModel, views: np.ndarray, restarts: np.ndarray, noise: float, seed: int,
-                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def start_states(
+    model: ACTModel, views: np.ndarray, restarts: np.ndarray, noise: float, seed: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """z_H, z_L start states of rows (global view index, restart); restart 0 is exactly H_init/L_init."""
     core, n = model.inner, len(views)
     shape = (model.config.total_len, model.config.hidden_size)
     z_H = core.H_init.expand(n, *shape).clone()
     z_L = core.L_init.expand(n, *shape).clone()
     for i in np.flatnonzero(restarts > 0):
-        g = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, int(views[i]), int(restarts[i])])
-                                              .generate_state(1)[0]))
+        g = torch.Generator().manual_seed(
+            int(np.random.SeedSequence([seed, int(views[i]), int(restarts[i])]).generate_state(1)[0])
+        )
         draw = torch.randn((2, *shape), generator=g).to(device=device, dtype=z_H.dtype)
         z_H[i] += noise * draw[0]
         z_L[i] += noise * draw[1]
@@ -43,8 +45,15 @@ def start_states(model: ACTModel, views: np.ndarray, restarts: np.ndarray, noise
 
 
 @torch.inference_mode()
-def record_rows(model: ACTModel, inputs: torch.Tensor, ids: torch.Tensor, z_H: torch.Tensor, z_L: torch.Tensor,
-                depth: int, record: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def record_rows(
+    model: ACTModel,
+    inputs: torch.Tensor,
+    ids: torch.Tensor,
+    z_H: torch.Tensor,
+    z_L: torch.Tensor,
+    depth: int,
+    record: bool = True,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run `depth` steps on one batch; (D, n, seq_len) uint8 predictions and the (D, n) step signals.
     With record=False only the final predictions are kept (the cost of a plain fixed run)."""
     core = model.inner
@@ -67,9 +76,19 @@ def record_rows(model: ACTModel, inputs: torch.Tensor, ids: torch.Tensor, z_H: t
     return torch.stack(preds).numpy(), {k: torch.stack(v).numpy() for k, v in signals.items()}
 
 
-def record_chunk(model: ACTModel, views: Views, first_view: int, tokens: np.ndarray, depth: int, breadth: int,
-                 noise: float, seed: int, batch_size: int, device: torch.device,
-                 on_done: Callable[[int], None] | None = None) -> Recording:
+def record_chunk(
+    model: ACTModel,
+    views: Views,
+    first_view: int,
+    tokens: np.ndarray,
+    depth: int,
+    breadth: int,
+    noise: float,
+    seed: int,
+    batch_size: int,
+    device: torch.device,
+    on_done: Callable[[int], None] | None = None,
+) -> Recording:
     """One chunk's rows (views [first_view, first_view + len(views)) x restarts 0..breadth-1)."""
     n = len(views)
     view = np.repeat(np.arange(first_view, first_view + n), breadth)
@@ -87,11 +106,18 @@ def record_chunk(model: ACTModel, views: Views, first_view: int, tokens: np.ndar
         signals.append(s)
         if on_done:
             on_done((sl.stop - sl.start) // breadth)
-    meta: dict[str, np.ndarray] = {"view": view, "restart": restart, "identifier": views.identifier[local],
-                                   "task_ids": views.task_ids[local], "test_index": views.test_index[local],
-                                   "tids": views.tids[local], "colors": views.colors[local]}
-    return Recording.from_dense(meta, np.concatenate(preds, axis=1),
-                                {k: np.concatenate([s[k] for s in signals], axis=1) for k in signals[0]})
+    meta: dict[str, np.ndarray] = {
+        "view": view,
+        "restart": restart,
+        "identifier": views.identifier[local],
+        "task_ids": views.task_ids[local],
+        "test_index": views.test_index[local],
+        "tids": views.tids[local],
+        "colors": views.colors[local],
+    }
+    return Recording.from_dense(
+        meta, np.concatenate(preds, axis=1), {k: np.concatenate([s[k] for s in signals], axis=1) for k in signals[0]}
+    )
 
 
 def _reusable(path: Path, first_view: int, n: int, depth: int, breadth: int) -> bool:
@@ -102,18 +128,32 @@ def _reusable(path: Path, first_view: int, n: int, depth: int, breadth: int) -> 
     except DataError as exc:
         print(f"warning: {exc}; recomputing this chunk", file=sys.stderr)
         return False
-    if rec.depth == depth and np.array_equal(rec.view, np.repeat(np.arange(first_view, first_view + n), breadth)) \
-            and np.array_equal(rec.restart, np.tile(np.arange(breadth), n)):
+    if (
+        rec.depth == depth
+        and np.array_equal(rec.view, np.repeat(np.arange(first_view, first_view + n), breadth))
+        and np.array_equal(rec.restart, np.tile(np.arange(breadth), n))
+    ):
         return True
     print(f"warning: {path}: recorded with other options; recomputing it", file=sys.stderr)
     return False
 
 
-def record(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, depth: int, breadth: int, noise: float,
-           seed: int, batch_size: int, chunk_size: int, device: torch.device,
-           progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
+def record(
+    model: ACTModel,
+    views: Views,
+    tasks: TaskSet,
+    out_dir: Path,
+    depth: int,
+    breadth: int,
+    noise: float,
+    seed: int,
+    batch_size: int,
+    chunk_size: int,
+    device: torch.device,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, float]:
     """Record every chunk not on disk yet (a rerun with the same options resumes). Returns timing."""
-    canvas = int(round(model.config.seq_len ** 0.5))
+    canvas = int(round(model.config.seq_len**0.5))
     ensure_dir(out_dir)
     model = model.to(device).eval()
     done, computed, start = 0, 0, time.perf_counter()
@@ -130,8 +170,19 @@ def record(model: ACTModel, views: Views, tasks: TaskSet, out_dir: Path, depth: 
                 if progress:
                     progress(base, len(views))
 
-            rec = record_chunk(model, chunk_views, first, encode_views(chunk_views, tasks, canvas), depth, breadth,
-                               noise, seed, batch_size, device, tick)
+            rec = record_chunk(
+                model,
+                chunk_views,
+                first,
+                encode_views(chunk_views, tasks, canvas),
+                depth,
+                breadth,
+                noise,
+                seed,
+                batch_size,
+                device,
+                tick,
+            )
             save_recording(path, rec)
             computed += len(idx)
         done += len(idx)

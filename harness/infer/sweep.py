@@ -51,14 +51,22 @@ def _check_options(out_dir: Path, options: dict[str, Any]) -> None:
         saved = read_json(path)
         if saved != options:
             changed = sorted(k for k in options if saved.get(k) != options[k])
-            raise DataError(f"{out_dir}: holds a sweep recorded with other options ({', '.join(changed)}); "
-                            f"use another -o or delete it")
+            raise DataError(
+                f"{out_dir}: holds a sweep recorded with other options ({', '.join(changed)}); "
+                f"use another -o or delete it"
+            )
     write_json(path, options, indent=2)
 
 
-def run_sweep(checkpoint: Path, tasks: TaskSet, out_dir: Path, opts: SweepOptions,
-              identifiers_path: Path | None = None, device: torch.device | None = None,
-              progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def run_sweep(
+    checkpoint: Path,
+    tasks: TaskSet,
+    out_dir: Path,
+    opts: SweepOptions,
+    identifiers_path: Path | None = None,
+    device: torch.device | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Record (or resume) the largest cell, score every cell; returns (cells, summary), both written."""
     try:
         rules = tuple(HaltRule.parse(r) for r in opts.rules)
@@ -73,34 +81,62 @@ def run_sweep(checkpoint: Path, tasks: TaskSet, out_dir: Path, opts: SweepOption
         raise DataError(f"{tasks.name}: no solutions, so no cell can be scored")
     halt_max = model.config.halt_max_steps
     depth = opts.depth or 2 * halt_max
-    options = asdict(opts) | {"depth": depth, "rules": list(opts.rules), "checkpoint": str(checkpoint),
-                              "tasks_hash": tasks.hash}
+    options = asdict(opts) | {
+        "depth": depth,
+        "rules": list(opts.rules),
+        "checkpoint": str(checkpoint),
+        "tasks_hash": tasks.hash,
+    }
     ensure_dir(out_dir)
     _check_options(out_dir, options)
     device = device or torch.device("cpu")
-    timing = record(model, views, tasks, out_dir / RECORDING, depth, opts.breadth, opts.noise, opts.seed,
-                    opts.batch_size, opts.chunk_size, device, progress)
+    timing = record(
+        model,
+        views,
+        tasks,
+        out_dir / RECORDING,
+        depth,
+        opts.breadth,
+        opts.noise,
+        opts.seed,
+        opts.batch_size,
+        opts.chunk_size,
+        device,
+        progress,
+    )
     start = time.perf_counter()
     rec = load_all(out_dir / RECORDING, len(views), opts.chunk_size)
     per_input = int(pd.DataFrame({"task": views.task_ids, "index": views.test_index}).value_counts().max())
     nfe_step = family_of(model.config).nfe_per_step(model.config)
     grid = CellGrid(tuple(range(1, depth + 1)), powers_up_to(opts.breadth), powers_up_to(per_input), rules)
-    canvas = int(round(model.config.seq_len ** 0.5))
+    canvas = int(round(model.config.seq_len**0.5))
     cells, matrix = score_cells(rec, tasks, canvas, nfe_step, grid, opts.seed)
     ref = reference_index(cells, halt_max, per_input)
     cells = add_intervals(cells, matrix, ref, opts.seed)
     n_tasks = len(tasks.solutions())
     summary: dict[str, Any] = {
-        "checkpoint": str(checkpoint), "checkpoint_step": manifest.get("step"),
-        "family": manifest.get("family", "trm"), "tasks": tasks.name, "tasks_hash": tasks.hash,
-        "nfe_per_step": nfe_step, "halt_max_steps": halt_max, "depth": depth, "breadth": opts.breadth,
-        "noise": opts.noise, "seed": opts.seed, "views": len(views), "views_per_input": per_input,
-        "rows": len(rec), "cells": len(cells),
+        "checkpoint": str(checkpoint),
+        "checkpoint_step": manifest.get("step"),
+        "family": manifest.get("family", "trm"),
+        "tasks": tasks.name,
+        "tasks_hash": tasks.hash,
+        "nfe_per_step": nfe_step,
+        "halt_max_steps": halt_max,
+        "depth": depth,
+        "breadth": opts.breadth,
+        "noise": opts.noise,
+        "seed": opts.seed,
+        "views": len(views),
+        "views_per_input": per_input,
+        "rows": len(rec),
+        "cells": len(cells),
         # What the recording ran, and what the reference protocol runs on the same views.
         "nfe_recorded_per_task": depth * len(rec) * nfe_step / n_tasks,
         "nfe_reference_per_task": halt_max * len(views) * nfe_step / n_tasks,
-        "record_seconds": timing["seconds"], "views_computed": timing["views_computed"],
-        "score_seconds": time.perf_counter() - start, "device": str(device),
+        "record_seconds": timing["seconds"],
+        "views_computed": timing["views_computed"],
+        "score_seconds": time.perf_counter() - start,
+        "device": str(device),
         "gpu_seconds": timing["seconds"] if device.type == "cuda" else None,
         "predictions_bytes": stored_bytes(rec),
         "headline": headline(cells, ref),

@@ -60,8 +60,10 @@ def username(env: Mapping[str, str] = os.environ) -> str | None:
 def load_api() -> Any:
     """Import the kaggle package and return an authenticated KaggleApi."""
     if credentials_source() is None:
-        raise DataError("no Kaggle credentials: set KAGGLE_API_TOKEN, or KAGGLE_USERNAME and KAGGLE_KEY, "
-                        "or put kaggle.json in ~/.kaggle (see https://www.kaggle.com/settings)")
+        raise DataError(
+            "no Kaggle credentials: set KAGGLE_API_TOKEN, or KAGGLE_USERNAME and KAGGLE_KEY, "
+            "or put kaggle.json in ~/.kaggle (see https://www.kaggle.com/settings)"
+        )
     hidden = secrets()
     with scrubbed_output(hidden):
         try:
@@ -69,8 +71,10 @@ def load_api() -> Any:
         except ImportError as exc:
             if exc.name == "kaggle":
                 raise DataError(f"the Kaggle client is not installed: {INSTALL_HINT}") from None
-            raise DataError(f"the Kaggle client is installed but does not import (module {exc.name or '?'}): "
-                            f"{one_line(str(exc), hidden)}; reinstall it with {INSTALL_HINT}") from None
+            raise DataError(
+                f"the Kaggle client is installed but does not import (module {exc.name or '?'}): "
+                f"{one_line(str(exc), hidden)}; reinstall it with {INSTALL_HINT}"
+            ) from None
         except SystemExit:
             raise DataError("Kaggle authentication failed while importing the client (check the credentials)") from None
         except Exception as exc:  # the import authenticates, and the client raises anything from HTTP errors on

@@ -27,8 +27,15 @@ class Budget:
         return self.embedding_steps + self.full_steps
 
 
-def plan_budget(remaining_s: float, step_s: float, view_s: float, n_views: int, max_steps: int,
-                freeze_fraction: float, startup_s: float) -> Budget:
+def plan_budget(
+    remaining_s: float,
+    step_s: float,
+    view_s: float,
+    n_views: int,
+    max_steps: int,
+    freeze_fraction: float,
+    startup_s: float,
+) -> Budget:
     """Split `remaining_s` (time left before the margin) into prediction and fine-tuning.
 
     `view_s` is the time per view on all prediction devices together, `step_s` per optimiser step

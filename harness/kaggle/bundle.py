@@ -86,8 +86,10 @@ def check_id(ident: object, what: str, shortest: int) -> str:
     if not OWNER.fullmatch(owner) or len(owner) > 50:
         raise DataError(f"{what}: Kaggle user name {owner!r} is not valid (letters, digits, single - or _ between)")
     if not is_slug(slug, shortest, 50):
-        raise DataError(f"{what}: slug {slug!r} is not valid ({shortest}-50 lower-case letters and digits, single "
-                        f"hyphens between them)")
+        raise DataError(
+            f"{what}: slug {slug!r} is not valid ({shortest}-50 lower-case letters and digits, single "
+            f"hyphens between them)"
+        )
     return str(ident)
 
 
@@ -126,8 +128,18 @@ def build_own_wheel(dest: Path) -> Path:
         for package in _package_dirs():
             shutil.copytree(package, src / package.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         built = Path(tmp) / "wheel"
-        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(built),
-               str(src)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(built),
+            str(src),
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(built.glob("trm_eval-*.whl"))
         if result.returncode or not wheels:
@@ -135,15 +147,33 @@ def build_own_wheel(dest: Path) -> Path:
         return Path(shutil.copy2(wheels[0], dest / wheels[0].name))
 
 
-def download_wheels(packages: list[str], dest: Path, python_version: str = PYTHON_VERSION,
-                    platform: str = PLATFORM) -> list[str]:
+def download_wheels(
+    packages: list[str], dest: Path, python_version: str = PYTHON_VERSION, platform: str = PLATFORM
+) -> list[str]:
     """Wheels for Kaggle's interpreter (cp311, manylinux x86_64), binary only, without their
     dependencies. Returns the packages that could not be fetched (offline: all of them)."""
     if not packages:
         return []
-    cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--platform", platform,
-           "--python-version", python_version, "--no-deps", "--timeout", "30", "--retries", "1", "--quiet",
-           "-d", str(dest), *packages]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--only-binary=:all:",
+        "--platform",
+        platform,
+        "--python-version",
+        python_version,
+        "--no-deps",
+        "--timeout",
+        "30",
+        "--retries",
+        "1",
+        "--quiet",
+        "-d",
+        str(dest),
+        *packages,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     return [] if result.returncode == 0 else list(packages)
 
@@ -183,13 +213,20 @@ def write_checkpoint(checkpoint: Path, identifiers: list[str], dest: Path, full_
         config = dataclasses.replace(model.config, num_puzzle_identifiers=1)
         model = family_of(config).model_class.from_state_dict(config, tensors)
         identifiers = [MEAN_IDENTIFIER]
-    source = {"bundled_from": checkpoint.resolve().name, "puzzle_identifiers": manifest.get("puzzle_identifiers"),
-              "source": names_only(manifest.get("source"))}
-    save_checkpoint(dest, model, step=manifest.get("step"), ema=manifest.get("ema"), identifiers=identifiers,
-                    source=source)
+    source = {
+        "bundled_from": checkpoint.resolve().name,
+        "puzzle_identifiers": manifest.get("puzzle_identifiers"),
+        "source": names_only(manifest.get("source")),
+    }
+    save_checkpoint(
+        dest, model, step=manifest.get("step"), ema=manifest.get("ema"), identifiers=identifiers, source=source
+    )
     write_json(dest / rundir.IDENTIFIERS, identifiers)
-    return {"step": manifest.get("step"), "embeddings": "full" if len(identifiers) > 1 else "mean",
-            "puzzle_identifiers": len(identifiers)}
+    return {
+        "step": manifest.get("step"),
+        "embeddings": "full" if len(identifiers) > 1 else "mean",
+        "puzzle_identifiers": len(identifiers),
+    }
 
 
 def fine_tuning_config(config: str | Path | None, overrides: tuple[str, ...], checkpoint: Path) -> RunConfig:
@@ -212,10 +249,19 @@ def kernel_metadata(ids: BundleIds, competition: str, accelerator: str | None) -
     """kernel-metadata.json: `enable_internet` must be false explicitly (the client defaults it to
     true, and code competitions reject kernels with internet)."""
     meta = {
-        "id": ids.kernel, "title": ids.kernel_slug, "code_file": KERNEL_FILE, "language": "python",
-        "kernel_type": "script", "is_private": True, "enable_gpu": True, "enable_tpu": False,
-        "enable_internet": False, "dataset_sources": [ids.dataset], "competition_sources": [competition],
-        "kernel_sources": [], "model_sources": [],
+        "id": ids.kernel,
+        "title": ids.kernel_slug,
+        "code_file": KERNEL_FILE,
+        "language": "python",
+        "kernel_type": "script",
+        "is_private": True,
+        "enable_gpu": True,
+        "enable_tpu": False,
+        "enable_internet": False,
+        "dataset_sources": [ids.dataset],
+        "competition_sources": [competition],
+        "kernel_sources": [],
+        "model_sources": [],
     }
     return meta | ({"machine_shape": accelerator} if accelerator else {})
 
@@ -260,16 +306,30 @@ def _staged(out: Path) -> Iterator[tuple[Path, Path]]:
     _replace(staged[1], out / "kernel")
 
 
-def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: BundleIds, *,
-                 config: str | Path | None = None, overrides: tuple[str, ...] = (), identifiers: Path | None = None,
-                 build_wheel: bool = True, download: bool = True, packages: tuple[str, ...] = BUNDLED_PACKAGES,
-                 full_embeddings: bool = False, accelerator: str | None = None, license_name: str = "CC0-1.0",
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
+def build_bundle(
+    checkpoint: Path,
+    out: Path,
+    settings: KernelSettings,
+    ids: BundleIds,
+    *,
+    config: str | Path | None = None,
+    overrides: tuple[str, ...] = (),
+    identifiers: Path | None = None,
+    build_wheel: bool = True,
+    download: bool = True,
+    packages: tuple[str, ...] = BUNDLED_PACKAGES,
+    full_embeddings: bool = False,
+    accelerator: str | None = None,
+    license_name: str = "CC0-1.0",
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Write DIR/dataset and DIR/kernel; returns what went in (and which wheels are missing)."""
     checkpoint = Path(checkpoint)
     if not is_slug(settings.competition):
-        raise DataError(f"competition {settings.competition!r}: not a Kaggle slug (lower-case letters and digits, "
-                        f"single hyphens between them)")
+        raise DataError(
+            f"competition {settings.competition!r}: not a Kaggle slug (lower-case letters and digits, "
+            f"single hyphens between them)"
+        )
     checkpoint_files(checkpoint)
     cfg = fine_tuning_config(config, overrides, checkpoint)
     with _staged(out) as (dataset, kernel):
@@ -280,17 +340,36 @@ def build_bundle(checkpoint: Path, out: Path, settings: KernelSettings, ids: Bun
         requested = [pinned(p) for p in packages]
         missing = download_wheels(requested, dataset) if download else requested
         if missing:
-            log(f"not bundled (download {'skipped' if not download else 'failed'}): {', '.join(missing)}; "
-                f"the kernel then relies on Kaggle's image for them")
+            log(
+                f"not bundled (download {'skipped' if not download else 'failed'}): {', '.join(missing)}; "
+                f"the kernel then relies on Kaggle's image for them"
+            )
         wheels = sorted(p.name for p in dataset.glob("*.whl"))
-        settings = dataclasses.replace(settings, config=CONFIG_FILE, contents={
-            "checkpoint": info, "wheels": wheels, "missing_packages": missing,
-            "source_checkpoint": checkpoint.resolve().name})
+        settings = dataclasses.replace(
+            settings,
+            config=CONFIG_FILE,
+            contents={
+                "checkpoint": info,
+                "wheels": wheels,
+                "missing_packages": missing,
+                "source_checkpoint": checkpoint.resolve().name,
+            },
+        )
         settings.save(dataset)
         title = f"TRM bundle {settings.competition}"[:50]
-        write_json(dataset / DATASET_METADATA, {"title": title, "id": ids.dataset,
-                                                "licenses": [{"name": license_name}]}, indent=2)
+        write_json(
+            dataset / DATASET_METADATA,
+            {"title": title, "id": ids.dataset, "licenses": [{"name": license_name}]},
+            indent=2,
+        )
         shutil.copy2(Path(__file__).with_name("script.py"), kernel / KERNEL_FILE)
         write_json(kernel / KERNEL_METADATA, kernel_metadata(ids, settings.competition, accelerator), indent=2)
-    return {"dataset": str(out / "dataset"), "kernel": str(out / "kernel"), "dataset_id": ids.dataset,
-            "kernel_id": ids.kernel, "wheels": wheels, "missing_packages": missing, **info}
+    return {
+        "dataset": str(out / "dataset"),
+        "kernel": str(out / "kernel"),
+        "dataset_id": ids.dataset,
+        "kernel_id": ids.kernel,
+        "wheels": wheels,
+        "missing_packages": missing,
+        **info,
+    }

@@ -34,8 +34,16 @@ from harness.kaggle.settings import KernelSettings, read_settings
 REPORT = "trm-kaggle-report.json"
 RERUN_ENV = "KAGGLE_IS_COMPETITION_RERUN"
 # Bundle settings a kernel run may override from its command line, with their types.
-OVERRIDES = {"competition": str, "time_budget_hours": float, "placeholder_hours": float, "margin_minutes": float,
-             "startup_seconds": float, "freeze_fraction": float, "max_aug": int, "predict_batch_size": int}
+OVERRIDES = {
+    "competition": str,
+    "time_budget_hours": float,
+    "placeholder_hours": float,
+    "margin_minutes": float,
+    "startup_seconds": float,
+    "freeze_fraction": float,
+    "max_aug": int,
+    "predict_batch_size": int,
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,8 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--output-dir", type=Path, default=Path("/kaggle/working"))
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/trm-kaggle"))
     p.add_argument("--started-at", type=float, help="epoch seconds the kernel started (default: now)")
-    p.add_argument("--mode", choices=("auto", "rerun", "placeholder"), default="auto",
-                   help=f"auto: a rerun when {RERUN_ENV} is set")
+    p.add_argument(
+        "--mode",
+        choices=("auto", "rerun", "placeholder"),
+        default="auto",
+        help=f"auto: a rerun when {RERUN_ENV} is set",
+    )
     p.add_argument("--devices", type=int, help="GPUs to use (default: every visible one)")
     for name, kind in OVERRIDES.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, help="override the bundle's setting")
@@ -105,17 +117,31 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     base = fit_batch(base, sum(len(t.train) for t in fitting), train_devices)
     predict_devices = max(1, k.devices)
     probe_dir = k.work / "probe"
-    probe = measure(stage_config(base, k.challenges, k.bundle, None, 0, base.train.micro_batch_size), probe_dir,
-                    k.bundle, k.tasks, s.max_aug, s.predict_batch_size, train_devices, predict_devices)
+    probe = measure(
+        stage_config(base, k.challenges, k.bundle, None, 0, base.train.micro_batch_size),
+        probe_dir,
+        k.bundle,
+        k.tasks,
+        s.max_aug,
+        s.predict_batch_size,
+        train_devices,
+        predict_devices,
+    )
     base = replace(base, train=replace(base.train, micro_batch_size=probe.micro_batch))
-    budget = plan_budget(k.left(), probe.step_s, probe.view_s, probe.n_views, probe.max_steps, s.freeze_fraction,
-                         s.startup_seconds)
-    k.report.data["probe"] = vars(probe) | {"train_devices": train_devices, "predict_devices": predict_devices,
-                                            "global_batch_size": base.train.global_batch_size}
+    budget = plan_budget(
+        k.left(), probe.step_s, probe.view_s, probe.n_views, probe.max_steps, s.freeze_fraction, s.startup_seconds
+    )
+    k.report.data["probe"] = vars(probe) | {
+        "train_devices": train_devices,
+        "predict_devices": predict_devices,
+        "global_batch_size": base.train.global_batch_size,
+    }
     k.report.data["budget"] = vars(budget)
-    k.report.note(f"probe: {probe.step_s:.3f} s/step, {probe.view_s * 1000:.2f} ms/view, {probe.n_views} views; "
-                  f"budget: {budget.train_s / 3600:.2f} h fine-tuning ({budget.embedding_steps} + "
-                  f"{budget.full_steps} steps), {budget.predict_s / 3600:.2f} h prediction")
+    k.report.note(
+        f"probe: {probe.step_s:.3f} s/step, {probe.view_s * 1000:.2f} ms/view, {probe.n_views} views; "
+        f"budget: {budget.train_s / 3600:.2f} h fine-tuning ({budget.embedding_steps} + "
+        f"{budget.full_steps} steps), {budget.predict_s / 3600:.2f} h prediction"
+    )
     if probe.n_views == 0 or budget.steps == 0:
         k.report.note("no view to predict or no fine-tuning step fits: fallback only")
         return None
@@ -124,8 +150,18 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
     stages = []
     checkpoint, init = None, k.bundle
     if budget.embedding_steps:
-        first = train_stage("embeddings", base, k.challenges, init, budget.embedding_steps, budget.embedding_steps,
-                            k.work, probe_dir / rundir.LAYOUT, train_devices, train_deadline)
+        first = train_stage(
+            "embeddings",
+            base,
+            k.challenges,
+            init,
+            budget.embedding_steps,
+            budget.embedding_steps,
+            k.work,
+            probe_dir / rundir.LAYOUT,
+            train_devices,
+            train_deadline,
+        )
         stages.append({"stage": "embeddings", **vars(first)})
         if first.checkpoint:
             checkpoint = init = first.checkpoint
@@ -136,8 +172,9 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
         overhead = max(0.0, stages[0]["seconds"] - budget.embedding_steps * measured)
         full = steps_within(train_deadline - time.time() - overhead, measured, probe.max_steps - budget.embedding_steps)
     if full:
-        second = train_stage("full", base, k.challenges, init, full, 0, k.work, probe_dir / rundir.LAYOUT,
-                             train_devices, train_deadline)
+        second = train_stage(
+            "full", base, k.challenges, init, full, 0, k.work, probe_dir / rundir.LAYOUT, train_devices, train_deadline
+        )
         stages.append({"stage": "full", **vars(second)})
         checkpoint = second.checkpoint or checkpoint
     k.report.data["stages"] = [{**st, "checkpoint": str(st["checkpoint"])} for st in stages]
@@ -147,8 +184,9 @@ def fine_tune_and_predict(k: Kernel) -> dict[str, Any] | None:
 
     pred_dir = k.work / "predict"
     chunk = max(64, min(4096, -(-probe.n_views // 64)))
-    k.report.data["predict"] = predict_stage(checkpoint, k.challenges, pred_dir, k.work, s.predict_batch_size, chunk,
-                                             s.max_aug, predict_devices, k.deadline)
+    k.report.data["predict"] = predict_stage(
+        checkpoint, k.challenges, pred_dir, k.work, s.predict_batch_size, chunk, s.max_aug, predict_devices, k.deadline
+    )
     return vote_chunks(pred_dir, k.tasks, k.work / SUBMISSION)
 
 
@@ -226,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     hours = settings.time_budget_hours if rerun else min(settings.time_budget_hours, settings.placeholder_hours)
     report = Report()
     report.data |= {"mode": "rerun" if rerun else "placeholder", "hours": hours, "competition": settings.competition}
-    report.note(f"{report.data['mode']} run of {settings.competition}: {hours:.2f} h budget, "
-                f"{settings.margin_minutes:.0f} min margin")
+    report.note(
+        f"{report.data['mode']} run of {settings.competition}: {hours:.2f} h budget, "
+        f"{settings.margin_minutes:.0f} min margin"
+    )
     challenges = find_challenges(args.input_root, settings.competition)
     if challenges is None:
         report.note(f"no arc-agi_test_challenges.json under {args.input_root}")
@@ -244,22 +284,34 @@ def main(argv: list[str] | None = None) -> int:
 
     devices = args.devices if args.devices is not None else _visible_gpus()
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    kernel = Kernel(settings, args.bundle, challenges, tasks, args.work_dir,
-                    started + hours * 3600 - settings.margin_minutes * 60, devices, report)
+    kernel = Kernel(
+        settings,
+        args.bundle,
+        challenges,
+        tasks,
+        args.work_dir,
+        started + hours * 3600 - settings.margin_minutes * 60,
+        devices,
+        report,
+    )
     try:
         summary = fine_tune_and_predict(kernel)
         if summary is not None and adopt(kernel.work / SUBMISSION, out, tasks, report):
             report.data |= {"fallbacks": summary["fallbacks"], "fallback_pairs": summary["fallback_pairs"]}
-            report.note(f"voted submission written: {summary['views']} views, {summary['fallbacks']} of "
-                        f"{tasks.n_test_inputs} test inputs fell back to the copy of their input")
+            report.note(
+                f"voted submission written: {summary['views']} views, {summary['fallbacks']} of "
+                f"{tasks.n_test_inputs} test inputs fell back to the copy of their input"
+            )
     except Exception as exc:  # whatever fails, the fallback stands
         traceback.print_exc()
         report.note(f"fine-tuning/prediction failed ({type(exc).__name__}: {exc}); keeping the fallback")
     finish(out, tasks, challenges, rerun, report)
     report.data["seconds"] = time.time() - started
     write_json(args.output_dir / REPORT, report.data, indent=2, default=str)
-    report.note(f"done in {report.data['seconds'] / 3600:.2f} h; fallbacks {report.data['fallbacks']}/"
-                f"{tasks.n_test_inputs}; valid {report.data['valid']}")
+    report.note(
+        f"done in {report.data['seconds'] / 3600:.2f} h; fallbacks {report.data['fallbacks']}/"
+        f"{tasks.n_test_inputs}; valid {report.data['valid']}"
+    )
     return 0
 
 

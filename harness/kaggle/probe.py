@@ -72,7 +72,7 @@ def seconds_per_view(checkpoint: Path, views: Views, tasks: TaskSet, batch_size:
     device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
     model, _ = load_checkpoint(checkpoint)
     model = model.to(device).eval()
-    canvas = int(round(model.config.seq_len ** 0.5))
+    canvas = int(round(model.config.seq_len**0.5))
     tokens = encode_views(views.subset(np.arange(n)), tasks, canvas)
     ids = np.zeros(n, np.int64)  # the cost does not depend on which embedding row is read
     while True:
@@ -89,8 +89,16 @@ def seconds_per_view(checkpoint: Path, views: Views, tasks: TaskSet, batch_size:
         _release()
 
 
-def measure(cfg: RunConfig, run_dir: Path, checkpoint: Path, tasks: TaskSet, max_aug: int | None,
-            batch_size: int, train_devices: int, predict_devices: int) -> Probe:
+def measure(
+    cfg: RunConfig,
+    run_dir: Path,
+    checkpoint: Path,
+    tasks: TaskSet,
+    max_aug: int | None,
+    batch_size: int,
+    train_devices: int,
+    predict_devices: int,
+) -> Probe:
     """Both rates and the number of views, for `plan_budget`."""
     local = cfg.train.global_batch_size // train_devices
     micro = cfg.train.micro_batch_size or local
@@ -101,9 +109,10 @@ def measure(cfg: RunConfig, run_dir: Path, checkpoint: Path, tasks: TaskSet, max
             step_s, max_steps = seconds_per_step(probe_cfg, run_dir, train_devices)
             break
         except torch.cuda.OutOfMemoryError:
-            micro = smaller_micro_batch(local, micro)
-            if micro is None:
+            smaller = smaller_micro_batch(local, micro)
+            if smaller is None:
                 raise
+            micro = smaller
     views = build_views(load_layout(run_dir / rundir.LAYOUT).identifiers, tasks, max_aug)
     view_s = seconds_per_view(checkpoint, views, tasks, batch_size) / max(1, predict_devices)
     _release()

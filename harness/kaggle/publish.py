@@ -75,20 +75,27 @@ def read_bundle(directory: Path) -> Bundle:
     and for anything that would upload a file from outside them."""
     for folder in (directory / "dataset", directory / "kernel"):
         _contained(folder)
-    b = Bundle(directory / "dataset", directory / "kernel", _read(directory / "dataset" / DATASET_METADATA),
-               _read(directory / "kernel" / KERNEL_METADATA))
+    b = Bundle(
+        directory / "dataset",
+        directory / "kernel",
+        _read(directory / "dataset" / DATASET_METADATA),
+        _read(directory / "kernel" / KERNEL_METADATA),
+    )
     meta = b.kernel_meta
     check_id(b.dataset_id, f"{b.dataset_dir / DATASET_METADATA}: id", 6)
     check_id(b.kernel_id, f"{b.kernel_dir / KERNEL_METADATA}: id", 5)
     if meta.get("enable_internet") is not False:
-        raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: enable_internet must be false (code competitions run "
-                        f"offline; the client turns internet on when the field is missing)")
+        raise DataError(
+            f"{b.kernel_dir / KERNEL_METADATA}: enable_internet must be false (code competitions run "
+            f"offline; the client turns internet on when the field is missing)"
+        )
     if b.dataset_id not in meta.get("dataset_sources", []):
         raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: dataset_sources lacks the bundle dataset {b.dataset_id}")
     sources = meta.get("competition_sources")
     if not isinstance(sources, list) or len(sources) != 1 or not is_slug(sources[0]):
-        raise DataError(f"{b.kernel_dir / KERNEL_METADATA}: competition_sources must name the one competition "
-                        f"(a Kaggle slug)")
+        raise DataError(
+            f"{b.kernel_dir / KERNEL_METADATA}: competition_sources must name the one competition (a Kaggle slug)"
+        )
     _code_file(b.kernel_dir, meta)
     return b
 
@@ -96,21 +103,32 @@ def read_bundle(directory: Path) -> Bundle:
 def push_calls(b: Bundle, notes: str) -> dict[str, ApiCall]:
     return {
         "dataset_status": ApiCall("dataset_status", {"dataset": b.dataset_id}),
-        "dataset_create": ApiCall("dataset_create_new", {"folder": str(b.dataset_dir), "public": False,
-                                                         "quiet": False, "dir_mode": "skip"}),
-        "dataset_version": ApiCall("dataset_create_version", {"folder": str(b.dataset_dir), "version_notes": notes,
-                                                              "quiet": False, "dir_mode": "skip"}),
+        "dataset_create": ApiCall(
+            "dataset_create_new", {"folder": str(b.dataset_dir), "public": False, "quiet": False, "dir_mode": "skip"}
+        ),
+        "dataset_version": ApiCall(
+            "dataset_create_version",
+            {"folder": str(b.dataset_dir), "version_notes": notes, "quiet": False, "dir_mode": "skip"},
+        ),
         "kernel_push": ApiCall("kernels_push", {"folder": str(b.kernel_dir)}),
         "kernel_status": ApiCall("kernels_status", {"kernel": b.kernel_id}),
     }
 
 
-def submit_calls(competition: str, kernel: str, version: int | None, message: str,
-                 file_name: str) -> dict[str, ApiCall]:
+def submit_calls(
+    competition: str, kernel: str, version: int | None, message: str, file_name: str
+) -> dict[str, ApiCall]:
     return {
-        "submit": ApiCall("competition_submit_code", {"file_name": file_name, "message": message,
-                                                      "competition": competition, "kernel": kernel,
-                                                      "kernel_version": version}),
+        "submit": ApiCall(
+            "competition_submit_code",
+            {
+                "file_name": file_name,
+                "message": message,
+                "competition": competition,
+                "kernel": kernel,
+                "kernel_version": version,
+            },
+        ),
         "submissions": ApiCall("competition_submissions", {"competition": competition}),
     }
 
@@ -122,19 +140,29 @@ def describe_push(b: Bundle, notes: str) -> list[str]:
     for what, ident, folder in (("dataset", b.dataset_id, b.dataset_dir), ("kernel", b.kernel_id, b.kernel_dir)):
         lines.append(f"{what} {ident} from {folder}:")
         lines += [f"  {p.name}  {p.stat().st_size:,} bytes" for p in sorted(folder.iterdir()) if p.is_file()]
-    lines += [f"{DATASET_METADATA}: {json.dumps(b.dataset_meta)}", f"{KERNEL_METADATA}: {json.dumps(b.kernel_meta)}",
-              "calls:",
-              f"  1. {calls['dataset_status'].describe()}  (does the dataset exist?)",
-              f"  2. {calls['dataset_create'].describe()}  (if not)",
-              f"     {calls['dataset_version'].describe()}  (if it does)",
-              f"  3. {calls['dataset_status'].describe()}  (every poll interval until 'ready')",
-              f"  4. {calls['kernel_push'].describe()}",
-              f"  5. {calls['kernel_status'].describe()}  (every poll interval until done, unless --no-wait)"]
+    lines += [
+        f"{DATASET_METADATA}: {json.dumps(b.dataset_meta)}",
+        f"{KERNEL_METADATA}: {json.dumps(b.kernel_meta)}",
+        "calls:",
+        f"  1. {calls['dataset_status'].describe()}  (does the dataset exist?)",
+        f"  2. {calls['dataset_create'].describe()}  (if not)",
+        f"     {calls['dataset_version'].describe()}  (if it does)",
+        f"  3. {calls['dataset_status'].describe()}  (every poll interval until 'ready')",
+        f"  4. {calls['kernel_push'].describe()}",
+        f"  5. {calls['kernel_status'].describe()}  (every poll interval until done, unless --no-wait)",
+    ]
     return lines
 
 
-def _poll(query: Callable[[], str], done: set[str], echo: Callable[[str], None], what: str, poll_s: float,
-          timeout_s: float, sleep: Callable[[float], None]) -> str:
+def _poll(
+    query: Callable[[], str],
+    done: set[str],
+    echo: Callable[[str], None],
+    what: str,
+    poll_s: float,
+    timeout_s: float,
+    sleep: Callable[[float], None],
+) -> str:
     """Call `query` until it returns a status in `done`; echo each change; give up after timeout_s."""
     waited, last = 0.0, None
     while True:
@@ -151,17 +179,31 @@ def _poll(query: Callable[[], str], done: set[str], echo: Callable[[str], None],
         waited += poll_s
 
 
-def push(client: KaggleClient, b: Bundle, notes: str, wait: bool, echo: Callable[[str], None],
-         poll_s: float = 60.0, timeout_s: float = 13 * 3600, sleep: Callable[[float], None] = time.sleep
-         ) -> dict[str, Any]:
+def push(
+    client: KaggleClient,
+    b: Bundle,
+    notes: str,
+    wait: bool,
+    echo: Callable[[str], None],
+    poll_s: float = 60.0,
+    timeout_s: float = 13 * 3600,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Create the dataset (or a new version of it), wait until Kaggle has processed it, push the
     kernel (Kaggle then runs it on the placeholder tasks), and optionally follow that run."""
     calls, echo = push_calls(b, notes), client.scrubbed(echo)
     exists = client.succeeds(calls["dataset_status"])
     client.call(calls["dataset_version" if exists else "dataset_create"])
     echo(f"dataset {b.dataset_id}: {'new version' if exists else 'created'}")
-    dataset_status = _poll(lambda: status_name(client.call(calls["dataset_status"])), {"ready", "error", "failed"},
-                           echo, f"dataset {b.dataset_id}", poll_s, 3600, sleep)
+    dataset_status = _poll(
+        lambda: status_name(client.call(calls["dataset_status"])),
+        {"ready", "error", "failed"},
+        echo,
+        f"dataset {b.dataset_id}",
+        poll_s,
+        3600,
+        sleep,
+    )
     if dataset_status != "ready":
         raise DataError(f"dataset {b.dataset_id} is {dataset_status}, not ready; the kernel was not pushed")
     response = client.call(calls["kernel_push"])
@@ -169,6 +211,7 @@ def push(client: KaggleClient, b: Bundle, notes: str, wait: bool, echo: Callable
     echo(f"kernel {b.kernel_id}: version {version} pushed {field_value(response, 'url') or ''}".rstrip())
     result = {"dataset": b.dataset_id, "kernel": b.kernel_id, "version": version, "kernel_status": None}
     if wait:
+
         def kernel_status() -> str:
             reply = client.call(calls["kernel_status"])
             failure = field_value(reply, "failure_message", "failureMessage")
@@ -176,23 +219,42 @@ def push(client: KaggleClient, b: Bundle, notes: str, wait: bool, echo: Callable
                 echo(f"kernel {b.kernel_id}: {failure}")
             return status_name(field_value(reply, "status"))
 
-        result["kernel_status"] = _poll(kernel_status, KERNEL_DONE, echo, f"kernel {b.kernel_id}", poll_s, timeout_s,
-                                        sleep)
+        result["kernel_status"] = _poll(
+            kernel_status, KERNEL_DONE, echo, f"kernel {b.kernel_id}", poll_s, timeout_s, sleep
+        )
     return result
 
 
-def submit(client: KaggleClient, competition: str, kernel: str, version: int | None, message: str, wait: bool,
-           echo: Callable[[str], None], file_name: str = "submission.json", poll_s: float = 60.0,
-           timeout_s: float = 13 * 3600, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def submit(
+    client: KaggleClient,
+    competition: str,
+    kernel: str,
+    version: int | None,
+    message: str,
+    wait: bool,
+    echo: Callable[[str], None],
+    file_name: str = "submission.json",
+    poll_s: float = 60.0,
+    timeout_s: float = 13 * 3600,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Enter the kernel's version (or its latest) in the competition; optionally follow the
     scoring rerun until the submission completes, and show its public score."""
     calls, echo = submit_calls(competition, kernel, version, message, file_name), client.scrubbed(echo)
     response = client.call(calls["submit"])
     ref = field_value(response, "ref")
-    echo(f"submitted {kernel} (version {version or 'latest'}) to {competition}: "
-         f"{field_value(response, 'message') or 'ok'}")
-    result: dict[str, Any] = {"competition": competition, "kernel": kernel, "version": version, "ref": ref,
-                              "status": None, "public_score": None}
+    echo(
+        f"submitted {kernel} (version {version or 'latest'}) to {competition}: "
+        f"{field_value(response, 'message') or 'ok'}"
+    )
+    result: dict[str, Any] = {
+        "competition": competition,
+        "kernel": kernel,
+        "version": version,
+        "ref": ref,
+        "status": None,
+        "public_score": None,
+    }
 
     if not ref:
         echo("the client returned no submission ref: following the competition's newest submission instead")
@@ -210,8 +272,9 @@ def submit(client: KaggleClient, competition: str, kernel: str, version: int | N
         return status_name(field_value(row, "status")) if row is not None else "unknown"
 
     if wait:
-        result["status"] = _poll(submission_status, SUBMISSION_DONE, echo, f"submission to {competition}", poll_s,
-                                 timeout_s, sleep)
+        result["status"] = _poll(
+            submission_status, SUBMISSION_DONE, echo, f"submission to {competition}", poll_s, timeout_s, sleep
+        )
         echo(f"public score: {result['public_score']}")
     else:
         result["status"] = submission_status()

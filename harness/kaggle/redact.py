@@ -55,8 +55,13 @@ def secrets(env: Mapping[str, str] = os.environ) -> list[str]:
     """Every credential value the kaggle client could use here: environment, kaggle.json, token
     files (KAGGLE_API_TOKEN may name one) and the OAuth credentials file."""
     token = env.get("KAGGLE_API_TOKEN", "")
-    found = [token, _read(token), env.get("KAGGLE_KEY", ""), env.get("KAGGLE_TOKEN", ""),
-             _read(env.get("KAGGLE_API_V1_TOKEN"))]
+    found = [
+        token,
+        _read(token),
+        env.get("KAGGLE_KEY", ""),
+        env.get("KAGGLE_TOKEN", ""),
+        _read(env.get("KAGGLE_API_V1_TOKEN")),
+    ]
     found += [str(config_file(env).get(name, "")) for name in ("key", "token")]
     for folder in {config_dir(env), Path.home() / ".kaggle"}:
         found += [_read(folder / name) for name in ("access_token", "access_token.txt")]

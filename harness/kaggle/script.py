@@ -60,7 +60,7 @@ def is_slug(text: object, shortest: int = 1, longest: int = LONGEST_SLUG) -> boo
 
 def find_challenges(root: Path, competition: str) -> Path | None:
     """The competition's test challenges: /kaggle/input/<slug>/, then .../competitions/<slug>/, then a search."""
-    for folder in ([root / competition, root / "competitions" / competition] if is_slug(competition) else []):
+    for folder in [root / competition, root / "competitions" / competition] if is_slug(competition) else []:
         if (folder / CHALLENGES).is_file():
             return folder / CHALLENGES
     return _walk(root, CHALLENGES)
@@ -74,14 +74,21 @@ def find_bundle(root: Path) -> Path | None:
 
 def fallback_submission(challenges: dict) -> dict:
     """Each test input as both attempts: valid for every task, occasionally even right."""
-    return {task_id: [{"attempt_1": t["input"], "attempt_2": t["input"]} for t in task["test"]]
-            for task_id, task in challenges.items()}
+    return {
+        task_id: [{"attempt_1": t["input"], "attempt_2": t["input"]} for t in task["test"]]
+        for task_id, task in challenges.items()
+    }
 
 
 def _is_grid(value: object) -> bool:
-    return (isinstance(value, list) and 0 < len(value) <= 30 and all(isinstance(r, list) for r in value)
-            and 0 < len(value[0]) <= 30 and all(len(r) == len(value[0]) for r in value)
-            and all(type(c) is int and 0 <= c <= 9 for r in value for c in r))
+    return (
+        isinstance(value, list)
+        and 0 < len(value) <= 30
+        and all(isinstance(r, list) for r in value)
+        and 0 < len(value[0]) <= 30
+        and all(len(r) == len(value[0]) for r in value)
+        and all(type(c) is int and 0 <= c <= 9 for r in value for c in r)
+    )
 
 
 def is_complete(path: Path, challenges: dict) -> bool:
@@ -96,8 +103,9 @@ def is_complete(path: Path, challenges: dict) -> bool:
         entries = raw[task_id]
         if not isinstance(entries, list) or len(entries) != len(task["test"]):
             return False
-        if not all(isinstance(e, dict) and _is_grid(e.get("attempt_1")) and _is_grid(e.get("attempt_2"))
-                   for e in entries):
+        if not all(
+            isinstance(e, dict) and _is_grid(e.get("attempt_1")) and _is_grid(e.get("attempt_2")) for e in entries
+        ):
             return False
     return True
 
@@ -173,12 +181,26 @@ def main(argv: list[str] | None = None) -> int:
     if bundle is None:
         log(f"no bundle ({MARKER}) under {root}: keeping the fallback")
     elif install(bundle):
-        cmd = [sys.executable, "-m", "harness.kaggle.kernel", "--bundle", str(bundle), "--input-root", str(root),
-               "--output-dir", str(out_dir), "--started-at", repr(started), *argv]
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness.kaggle.kernel",
+            "--bundle",
+            str(bundle),
+            "--input-root",
+            str(root),
+            "--output-dir",
+            str(out_dir),
+            "--started-at",
+            repr(started),
+            *argv,
+        ]
         limit = settings.get("hard_limit_hours", HARD_LIMIT_HOURS) * 3600 - (time.time() - started) - 300
         code, seconds = run_with_deadline(cmd, limit)
-        log(f"harness.kaggle.kernel {'stopped at the hard limit' if code is None else f'exited {code}'} "
-            f"after {seconds / 3600:.2f} h")
+        log(
+            f"harness.kaggle.kernel {'stopped at the hard limit' if code is None else f'exited {code}'} "
+            f"after {seconds / 3600:.2f} h"
+        )
     else:
         log("trm-eval could not be installed: keeping the fallback")
     if not is_complete(submission, challenges):

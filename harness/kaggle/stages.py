@@ -75,16 +75,25 @@ def show_tail(log_path: Path) -> None:
         print(f"    | {line}", flush=True)
 
 
-def stage_config(base: RunConfig, challenges: Path, init_from: Path, steps: int | None, freeze_steps: int,
-                 micro_batch: int) -> RunConfig:
+def stage_config(
+    base: RunConfig, challenges: Path, init_from: Path, steps: int | None, freeze_steps: int, micro_batch: int
+) -> RunConfig:
     """The fine-tuning config of one stage: the test tasks (their test pairs held out), weights
     from `init_from`, `steps` optimiser steps (None: the config's own count) of which the first
     `freeze_steps` train puzzle embeddings only."""
     log_every = max(1, (steps or 0) // 20)
     data = dataclasses.replace(base.data, subsets=[f"test={challenges}"], test_set="test")
-    train = dataclasses.replace(base.train, max_steps=steps or base.train.max_steps, freeze_weights_steps=freeze_steps,
-                                init_from=str(init_from), micro_batch_size=micro_batch, log_every=log_every,
-                                checkpoint_every=log_every * 5, keep_last=2, eval_every=0)
+    train = dataclasses.replace(
+        base.train,
+        max_steps=steps or base.train.max_steps,
+        freeze_weights_steps=freeze_steps,
+        init_from=str(init_from),
+        micro_batch_size=micro_batch,
+        log_every=log_every,
+        checkpoint_every=log_every * 5,
+        keep_last=2,
+        eval_every=0,
+    )
     return RunConfig(data, dict(base.model), train)
 
 
@@ -112,8 +121,18 @@ def _status(code: int | None) -> str:
     return "done" if code == 0 else "stopped for time" if code is None else f"failed (exit {code})"
 
 
-def train_stage(name: str, base: RunConfig, challenges: Path, init_from: Path, steps: int, freeze_steps: int,
-                work: Path, layout_from: Path, devices: int, deadline: float) -> StageResult:
+def train_stage(
+    name: str,
+    base: RunConfig,
+    challenges: Path,
+    init_from: Path,
+    steps: int,
+    freeze_steps: int,
+    work: Path,
+    layout_from: Path,
+    devices: int,
+    deadline: float,
+) -> StageResult:
     """Run one fine-tuning stage in a child process; on a GPU out-of-memory error, retry with
     half the micro-batch (gradient accumulation keeps the global batch)."""
     from harness.train.state import checkpoint_dirs
@@ -128,8 +147,10 @@ def train_stage(name: str, base: RunConfig, challenges: Path, init_from: Path, s
         cfg = stage_config(base, challenges, init_from, steps, freeze_steps, micro)
         config_path = write_text(work / f"{run_dir.name}.toml", cfg.to_toml())
         log_path = work / f"{run_dir.name}.log"
-        log(f"{name}: {steps} steps (micro-batch {micro}) on {devices} device(s), "
-            f"{max(0.0, deadline - time.time()) / 60:.1f} min at most")
+        log(
+            f"{name}: {steps} steps (micro-batch {micro}) on {devices} device(s), "
+            f"{max(0.0, deadline - time.time()) / 60:.1f} min at most"
+        )
         cmd = [*launcher(devices), "-m", "harness.cli", "train", str(config_path), "-o", str(run_dir)]
         code, seconds = run_with_deadline(cmd, deadline - time.time(), log_path)
         spent += seconds
@@ -146,17 +167,41 @@ def train_stage(name: str, base: RunConfig, challenges: Path, init_from: Path, s
         return result
 
 
-def predict_stage(checkpoint: Path, challenges: Path, out_dir: Path, work: Path, batch_size: int,
-                  chunk_size: int, max_aug: int | None, devices: int, deadline: float) -> str:
+def predict_stage(
+    checkpoint: Path,
+    challenges: Path,
+    out_dir: Path,
+    work: Path,
+    batch_size: int,
+    chunk_size: int,
+    max_aug: int | None,
+    devices: int,
+    deadline: float,
+) -> str:
     """Predict every view in a child process; out of GPU memory, retry with half the batch (it
     resumes from the chunks already on disk). Returns the stage status."""
     log_path = work / "predict.log"
     while True:
-        cmd = [*launcher(devices), "-m", "harness.cli", "predict", str(checkpoint), "--tasks", str(challenges),
-               "--batch-size", str(batch_size), "--chunk-size", str(chunk_size), "-o", str(out_dir)]
+        cmd = [
+            *launcher(devices),
+            "-m",
+            "harness.cli",
+            "predict",
+            str(checkpoint),
+            "--tasks",
+            str(challenges),
+            "--batch-size",
+            str(batch_size),
+            "--chunk-size",
+            str(chunk_size),
+            "-o",
+            str(out_dir),
+        ]
         cmd += ["--max-aug", str(max_aug)] if max_aug else []
-        log(f"predict: batch {batch_size} on {devices} device(s), {max(0.0, deadline - time.time()) / 60:.1f} min "
-            f"at most")
+        log(
+            f"predict: batch {batch_size} on {devices} device(s), {max(0.0, deadline - time.time()) / 60:.1f} min "
+            f"at most"
+        )
         code, seconds = run_with_deadline(cmd, deadline - time.time(), log_path)
         if code not in (0, None):
             show_tail(log_path)

@@ -100,6 +100,7 @@ def iter_rows(preds: Predictions) -> Iterator[dict[str, Any]]:
 
 def write_jsonl(preds: Predictions, path: str | Path) -> Path:
     """Write predictions as JSON Lines, atomically."""
+
     def write(fh: IO) -> None:
         for row in iter_rows(preds):
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
@@ -109,15 +110,22 @@ def write_jsonl(preds: Predictions, path: str | Path) -> Path:
 
 def write_candidates(candidates: Candidates, path: Path) -> Path:
     """Ranked candidates as JSON Lines (task_id, test_index, rank, votes, mean_q, grid)."""
+
     def write(fh: IO) -> None:
         for i in range(len(candidates)):
-            fh.write(json.dumps({
-                "task_id": str(candidates.task_ids[i]),
-                "test_index": int(candidates.test_index[i]),
-                "rank": int(candidates.rank[i]),
-                "votes": int(candidates.votes[i]),
-                "mean_q": float(candidates.mean_q[i]),
-                "grid": grid_to_list(candidates.grid(i)),
-            }, separators=(",", ":")) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "task_id": str(candidates.task_ids[i]),
+                        "test_index": int(candidates.test_index[i]),
+                        "rank": int(candidates.rank[i]),
+                        "votes": int(candidates.votes[i]),
+                        "mean_q": float(candidates.mean_q[i]),
+                        "grid": grid_to_list(candidates.grid(i)),
+                    },
+                    separators=(",", ":"),
+                )
+                + "\n"
+            )
 
     return atomic_write(path, write)

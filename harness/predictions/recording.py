@@ -60,9 +60,13 @@ class Recording:
         changed = np.ones(preds.shape[:2], bool)
         changed[1:] = (preds[1:] != preds[:-1]).any(axis=2)
         row, step = np.nonzero(changed.T)  # row-major: sorted by (row, step)
-        return cls(**rows, **{k: signals[k].astype(np.float32) for k in STEP_COLUMNS},
-                   change_row=row.astype(np.int32), change_step=(step + 1).astype(np.int16),
-                   change_tokens=preds[step, row].astype(np.uint8))
+        return cls(
+            **rows,
+            **{k: signals[k].astype(np.float32) for k in STEP_COLUMNS},
+            change_row=row.astype(np.int32),
+            change_step=(step + 1).astype(np.int16),
+            change_tokens=preds[step, row].astype(np.uint8),
+        )
 
     def changed(self) -> np.ndarray:
         """(D, N) bool: the prediction after step s differs from the one before (step 1: True)."""
@@ -92,9 +96,11 @@ class Recording:
         shift = np.cumsum([0, *[len(p) for p in parts[:-1]]])
         columns = {c: np.concatenate([getattr(p, c) for p in parts]) for c in ROW_COLUMNS}
         columns |= {c: np.concatenate([getattr(p, c) for p in parts], axis=1) for c in STEP_COLUMNS}
-        columns |= {"change_row": np.concatenate([p.change_row + np.int32(s) for p, s in zip(parts, shift)]),
-                    "change_step": np.concatenate([p.change_step for p in parts]),
-                    "change_tokens": np.concatenate([p.change_tokens for p in parts])}
+        columns |= {
+            "change_row": np.concatenate([p.change_row + np.int32(s) for p, s in zip(parts, shift)]),
+            "change_step": np.concatenate([p.change_step for p in parts]),
+            "change_tokens": np.concatenate([p.change_tokens for p in parts]),
+        }
         return cls(**columns)
 
 
@@ -127,21 +133,32 @@ def load_recording(path: Path) -> Recording:
 
 def _problem(rec: Recording) -> str | None:
     n, d = len(rec), rec.depth
-    if any(len(getattr(rec, c)) != n for c in ROW_COLUMNS) or any(getattr(rec, c).shape != (d, n)
-                                                                  for c in STEP_COLUMNS):
+    if any(len(getattr(rec, c)) != n for c in ROW_COLUMNS) or any(
+        getattr(rec, c).shape != (d, n) for c in STEP_COLUMNS
+    ):
         return "row or step columns of different lengths"
-    if rec.change_tokens.dtype != np.uint8 or rec.change_tokens.ndim != 2 or \
-            not len(rec.change_row) == len(rec.change_step) == len(rec.change_tokens):
+    if (
+        rec.change_tokens.dtype != np.uint8
+        or rec.change_tokens.ndim != 2
+        or not len(rec.change_row) == len(rec.change_step) == len(rec.change_tokens)
+    ):
         return "change columns malformed"
     key = rec.change_row.astype(np.int64) * (d + 1) + rec.change_step
     firsts = rec.change_row[rec.change_step == 1]
-    if n and ((np.diff(key) <= 0).any() or rec.change_step.min() < 1 or rec.change_step.max() > d
-              or not np.array_equal(firsts, np.arange(n)) or rec.change_row.max() >= n):
+    if n and (
+        (np.diff(key) <= 0).any()
+        or rec.change_step.min() < 1
+        or rec.change_step.max() > d
+        or not np.array_equal(firsts, np.arange(n))
+        or rec.change_row.max() >= n
+    ):
         return "changes not sorted by (row, step), out of range, or a row without its step 1"
     return None
 
 
 def stored_bytes(rec: Recording) -> dict[str, int]:
     """Bytes of predicted tokens as stored (sparse) and as a dense (depth, rows, seq_len) uint8 array."""
-    return {"sparse": int(rec.change_tokens.nbytes + rec.change_row.nbytes + rec.change_step.nbytes),
-            "dense": int(rec.depth * len(rec) * rec.change_tokens.shape[1])}
+    return {
+        "sparse": int(rec.change_tokens.nbytes + rec.change_row.nbytes + rec.change_step.nbytes),
+        "dense": int(rec.depth * len(rec) * rec.change_tokens.shape[1]),
+    }

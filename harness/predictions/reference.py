@@ -27,7 +27,7 @@ REQUIRED = ("inputs", "puzzle_identifiers", "preds")
 
 def _grid(shapes: np.ndarray, offsets: np.ndarray, cells: np.ndarray, i: int) -> np.ndarray:
     h, w = shapes[i]
-    return cells[offsets[i]:offsets[i] + h * w].reshape(h, w)
+    return cells[offsets[i] : offsets[i] + h * w].reshape(h, w)
 
 
 def _canvas(data: dict, rows: int, path: Path) -> int:
@@ -38,16 +38,20 @@ def _canvas(data: dict, rows: int, path: Path) -> int:
     want = {"inputs": (rows, seq), "preds": (rows, seq), "puzzle_identifiers": (rows,), "q_halt_logits": (rows,)}
     wrong = [k for k, shape in shapes.items() if shape != want[k]]
     if canvas == 0 or canvas * canvas != seq or wrong:
-        raise DataError(f"{path}: tensor shapes {shapes} do not fit: inputs and preds (rows, side * side), "
-                        f"puzzle_identifiers and q_halt_logits (rows,)")
+        raise DataError(
+            f"{path}: tensor shapes {shapes} do not fit: inputs and preds (rows, side * side), "
+            f"puzzle_identifiers and q_halt_logits (rows,)"
+        )
     return canvas
 
 
 def read_reference_outputs(paths: Sequence[Path], identifiers: list[str], tasks: TaskSet) -> Predictions:
     """Views from one or more `step_N_all_preds.<rank>` files, in file then row order."""
     test_index = {
-        t.id: {(g.shape, g.tobytes()): [i for i, h in enumerate(t.test_inputs) if np.array_equal(g, h)]
-               for g in t.test_inputs}
+        t.id: {
+            (g.shape, g.tobytes()): [i for i, h in enumerate(t.test_inputs) if np.array_equal(g, h)]
+            for g in t.test_inputs
+        }
         for t in tasks
     }
     names = [parse_name(n) if n != BLANK else None for n in identifiers]
@@ -73,8 +77,10 @@ def read_reference_outputs(paths: Sequence[Path], identifiers: list[str], tasks:
             original = transform.invert(_grid(*inputs, row))
             matches = test_index[task_id].get((original.shape, original.tobytes()))
             if not matches:
-                raise DataError(f"{path}: row {row}: puzzle {identifiers[ident]}: input matches no test input "
-                                f"of task {task_id} in {tasks.name}")
+                raise DataError(
+                    f"{path}: row {row}: puzzle {identifiers[ident]}: input matches no test input "
+                    f"of task {task_id} in {tasks.name}"
+                )
             grid = _grid(*preds, row)
             for index in matches:
                 for column, value in zip(rows, (task_id, index, transform, grid, q[row])):

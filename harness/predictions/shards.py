@@ -49,8 +49,9 @@ def find_chunks(out_dir: Path) -> list[Path]:
     return sorted(Path(out_dir).glob("chunk-*.npz"))
 
 
-def save_chunk(path: Path, preds: Predictions, steps: np.ndarray, identifier: np.ndarray,
-               step_preds: Sequence[Predictions] = ()) -> None:
+def save_chunk(
+    path: Path, preds: Predictions, steps: np.ndarray, identifier: np.ndarray, step_preds: Sequence[Predictions] = ()
+) -> None:
     """Store one chunk atomically: its Predictions, each view's ACT steps and puzzle identifier, and,
     when recorded, the grids after every ACT step (`step_preds[s]`: after step s + 1)."""
     arrays = {c: getattr(preds, c) for c in COLUMNS} | {"steps": steps, "identifier": identifier}
@@ -75,8 +76,9 @@ def _open_shard(path: Path) -> Iterator[np.lib.npyio.NpzFile]:
         raise DataError(f"{path}: damaged predictions shard: {first_line(exc)}") from None
 
 
-def _predictions(shard: np.lib.npyio.NpzFile, path: Path, step: int | None = None,
-                 tasks: TaskSet | None = None) -> Predictions:
+def _predictions(
+    shard: np.lib.npyio.NpzFile, path: Path, step: int | None = None, tasks: TaskSet | None = None
+) -> Predictions:
     """An open shard's Predictions, checked: the final grids, or those after ACT `step` (q_halt: the final one)."""
     grids = GRID_COLUMNS if step is None else step_keys(step)
     columns = {c: shard[c] for c in COLUMNS if c not in GRID_COLUMNS}
@@ -87,8 +89,16 @@ def _predictions(shard: np.lib.npyio.NpzFile, path: Path, step: int | None = Non
     return Predictions(**columns)
 
 
-_KINDS = {"task_ids": "U", "test_index": "iu", "tids": "iu", "colors": "iu", "shapes": "iu", "offsets": "iu",
-          "cells": "iu", "q_halt": "f"}  # numpy dtype kinds the engine writes
+_KINDS = {
+    "task_ids": "U",
+    "test_index": "iu",
+    "tids": "iu",
+    "colors": "iu",
+    "shapes": "iu",
+    "offsets": "iu",
+    "cells": "iu",
+    "q_halt": "f",
+}  # numpy dtype kinds the engine writes
 
 
 def _problem(c: dict[str, np.ndarray], tasks: TaskSet | None) -> str | None:
@@ -102,11 +112,18 @@ def _problem(c: dict[str, np.ndarray], tasks: TaskSet | None) -> str | None:
     offsets = c["offsets"].astype(np.int64)
     if cells.size and not 0 <= cells.min() <= cells.max() <= 9:
         return f"cells: values {cells.min()}..{cells.max()}, expected colours 0..9"
-    if n and (shapes.min() < 0 or shapes.max() > len(cells) or offsets.min() < 0
-              or (offsets + shapes[:, 0] * shapes[:, 1]).max() > len(cells)):
+    if n and (
+        shapes.min() < 0
+        or shapes.max() > len(cells)
+        or offsets.min() < 0
+        or (offsets + shapes[:, 0] * shapes[:, 1]).max() > len(cells)
+    ):
         return "shapes and offsets point outside the cells"
-    if n and not (0 <= c["tids"].min() <= c["tids"].max() <= 7 and (c["colors"][:, 0] == 0).all()
-                  and (np.sort(c["colors"], axis=1) == np.arange(10)).all()):
+    if n and not (
+        0 <= c["tids"].min() <= c["tids"].max() <= 7
+        and (c["colors"][:, 0] == 0).all()
+        and (np.sort(c["colors"], axis=1) == np.arange(10)).all()
+    ):
         return "tids or colors are not transforms (dihedral id 0..7, a colour permutation keeping 0)"
     if n and c["test_index"].min() < 0:
         return "test_index: negative"
@@ -135,8 +152,10 @@ def merge_chunks(out_dir: Path, n_views: int, chunk_size: int) -> tuple[Predicti
     n_chunks = -(-n_views // chunk_size)
     missing = [c for c in range(n_chunks) if not chunk_path(out_dir, c).exists()]
     if missing:
-        raise DataError(f"{out_dir}: {len(missing)} of {n_chunks} prediction chunks missing "
-                        f"(first: {chunk_path(out_dir, missing[0]).name}); rerun predict to finish")
+        raise DataError(
+            f"{out_dir}: {len(missing)} of {n_chunks} prediction chunks missing "
+            f"(first: {chunk_path(out_dir, missing[0]).name}); rerun predict to finish"
+        )
     parts = [load_chunk(chunk_path(out_dir, c)) for c in range(n_chunks)]
     return Predictions.concat([p for p, _ in parts]), np.concatenate([s for _, s in parts])
 

@@ -24,8 +24,11 @@ def summarise(totals: dict[str, float], steps: int, global_batch: int) -> dict[s
     """Average the metric sums of `steps` steps: losses per example, the rest per halted sequence
     (only sequences that halted are scored, as in the reference; a single step may have none)."""
     count = max(totals.get("count", 0.0), 1.0)
-    out = {f"train/{k}": v / (global_batch * steps if k.endswith("loss") else count)
-           for k, v in totals.items() if k != "count"}
+    out = {
+        f"train/{k}": v / (global_batch * steps if k.endswith("loss") else count)
+        for k, v in totals.items()
+        if k != "count"
+    }
     q_losses = sum(v for k, v in out.items() if k.startswith("train/q_") and k.endswith("_loss"))
     out["train/loss"] = out["train/lm_loss"] + 0.5 * q_losses
     out["train/halted"] = count
@@ -35,13 +38,22 @@ def summarise(totals: dict[str, float], steps: int, global_batch: int) -> dict[s
 def environment() -> dict[str, Any]:
     """Commit and library versions, so a run can be traced to the code and stack that made it."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"git_commit": commit, "python": sys.version.split()[0], "torch": torch.__version__,
-            "numpy": np.__version__, "cuda": torch.version.cuda,
-            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]}
+    return {
+        "git_commit": commit,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "cuda": torch.version.cuda,
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+    }
 
 
 def external_loggers(cfg: RunConfig, run_dir: Path) -> list[Sink]:
@@ -51,8 +63,10 @@ def external_loggers(cfg: RunConfig, run_dir: Path) -> list[Sink]:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            print("warning: train.tensorboard is on but tensorboard is not installed; logging to "
-                  "metrics.jsonl only", file=sys.stderr)
+            print(
+                "warning: train.tensorboard is on but tensorboard is not installed; logging to metrics.jsonl only",
+                file=sys.stderr,
+            )
         else:
             writer = SummaryWriter(str(run_dir / "tensorboard"))
 
@@ -67,11 +81,18 @@ def external_loggers(cfg: RunConfig, run_dir: Path) -> list[Sink]:
         try:
             import wandb
         except ImportError:
-            print("warning: train.wandb_project is set but wandb is not installed; logging to metrics.jsonl only",
-                  file=sys.stderr)
+            print(
+                "warning: train.wandb_project is set but wandb is not installed; logging to metrics.jsonl only",
+                file=sys.stderr,
+            )
         else:
-            wandb.init(project=cfg.train.wandb_project, name=run_dir.name, dir=str(run_dir), resume="allow",
-                       config={"data": vars(cfg.data), "model": cfg.model, "train": vars(cfg.train)})
+            wandb.init(
+                project=cfg.train.wandb_project,
+                name=run_dir.name,
+                dir=str(run_dir),
+                resume="allow",
+                config={"data": vars(cfg.data), "model": cfg.model, "train": vars(cfg.train)},
+            )
             sinks.append(lambda m: wandb.log({k: v for k, v in m.items() if k != "step"}, step=int(m["step"])))
     return sinks
 

@@ -18,6 +18,7 @@ from harness.train.trainer import Trainer, setup
 def time_train_step(trainer: Trainer, rows: int, steps: int = 2) -> float:
     """Seconds of one optimiser step on `rows` rows of the run's own batches: the best of `steps`
     timed steps after a warm-up step, the device synchronised around each."""
+
     def sync() -> None:
         if trainer.d.device.type == "cuda":
             torch.cuda.synchronize(trainer.d.device)

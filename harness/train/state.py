@@ -35,8 +35,13 @@ def checkpoint_dirs(run_dir: Path) -> list[tuple[int, Path]]:
 def _carry_to_dict(carry: Carry | None) -> dict[str, Any] | None:
     if carry is None:
         return None
-    return {"z_H": carry.z_H, "z_L": carry.z_L, "steps": carry.steps, "halted": carry.halted,
-            **{f"data.{k}": v for k, v in carry.data.items()}}
+    return {
+        "z_H": carry.z_H,
+        "z_L": carry.z_L,
+        "steps": carry.steps,
+        "halted": carry.halted,
+        **{f"data.{k}": v for k, v in carry.data.items()},
+    }
 
 
 def _carry_from_dict(d: dict[str, Any] | None, device: torch.device) -> Carry | None:
@@ -75,14 +80,21 @@ def save_state(trainer: Trainer) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         ensure_dir(tmp)
     d.barrier()
-    _save({"carries": [_carry_to_dict(c) for c in trainer.carries], "rng": _rng_state(d.device)},
-          tmp / f"rank{d.rank}.pt")
+    _save(
+        {"carries": [_carry_to_dict(c) for c in trainer.carries], "rng": _rng_state(d.device)}, tmp / f"rank{d.rank}.pt"
+    )
     d.barrier()
     if d.rank == 0:
         layout = trainer.layout
         with evaluated_weights(trainer.model, trainer.ema) as model:
-            save_checkpoint(tmp, model, step=trainer.step, ema=trainer.ema is not None,
-                            identifiers=layout.identifiers, source={"run": str(trainer.run_dir)})
+            save_checkpoint(
+                tmp,
+                model,
+                step=trainer.step,
+                ema=trainer.ema is not None,
+                identifiers=layout.identifiers,
+                source={"run": str(trainer.run_dir)},
+            )
         atomic_write(tmp / rundir.IDENTIFIERS, lambda fh: fh.write(layout.identifiers_json), mode="wb")
         state = {
             "step": trainer.step,
@@ -129,8 +141,10 @@ def restore_state(trainer: Trainer, directory: Path) -> None:
     d = trainer.d
     state = _load(directory / rundir.TRAIN_STATE, _STATE_KEYS, d.device)
     if state["world_size"] != d.world:
-        raise DataError(f"{directory}: saved by {state['world_size']} processes; resume with the same number "
-                        f"(the ACT state of each rank is part of the checkpoint)")
+        raise DataError(
+            f"{directory}: saved by {state['world_size']} processes; resume with the same number "
+            f"(the ACT state of each rank is part of the checkpoint)"
+        )
     try:
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])

@@ -59,8 +59,9 @@ def prepare_puzzles(cfg: RunConfig, run_dir: Path) -> PuzzleLayout:
     """A Sudoku or maze run's data: its sets and subsample, recorded in (and checked against) run_dir/layout."""
     d = cfg.data
     kind: Kind = "maze" if d.benchmark == "maze" else "sudoku"
-    return build_puzzle_layout(kind, d.train_set, d.eval_set, d.canvas, d.subsample, d.num_aug, d.seed,
-                               run_dir / rundir.LAYOUT)
+    return build_puzzle_layout(
+        kind, d.train_set, d.eval_set, d.canvas, d.subsample, d.num_aug, d.seed, run_dir / rundir.LAYOUT
+    )
 
 
 def build_model(cfg: RunConfig, layout: Layout | PuzzleLayout, device: torch.device) -> ACTModel:
@@ -68,7 +69,7 @@ def build_model(cfg: RunConfig, layout: Layout | PuzzleLayout, device: torch.dev
     fields = dict(cfg.model)
     family = FAMILIES[fields.pop("family", "trm")]
     fields["num_puzzle_identifiers"] = len(layout)
-    fields["seq_len"] = cfg.data.canvas ** 2
+    fields["seq_len"] = cfg.data.canvas**2
     fields |= puzzle_vocab(cfg.data)
     torch.manual_seed(cfg.train.seed)  # every rank builds the same initial weights
     with torch.device(device):
@@ -125,12 +126,16 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         emb_ids, emb_grads = [], []
         for m in range(self.accum):
-            part = {k: v[m * self.micro:(m + 1) * self.micro].to(self.d.device, non_blocking=True)
-                    for k, v in batch.items() if k != "index"}
+            part = {
+                k: v[m * self.micro : (m + 1) * self.micro].to(self.d.device, non_blocking=True)
+                for k, v in batch.items()
+                if k != "index"
+            }
             if self.carries[m] is None:
                 self.carries[m] = model.initial_carry(part)
             self.carries[m], outputs = model(self.carries[m], part)
             carry = self.carries[m]
+            assert carry is not None
             loss, metrics = act_loss(outputs, carry.data["labels"], carry.halted, carry.steps, t.loss_type)
             (loss / t.global_batch_size).backward()
             if emb is not None:
@@ -173,9 +178,15 @@ class Trainer:
             if isinstance(self.layout, PuzzleLayout):
                 scores = evaluate_puzzles_held_out(model, self.layout.eval_set, self.micro, self.d.device)
             else:
-                scores = evaluate_held_out(model, self.layout.identifiers, self.subsets[self.cfg.data.test_set],
-                                           self.cfg.data.canvas, self.micro, self.d.device,
-                                           self.cfg.train.eval_max_aug)
+                scores = evaluate_held_out(
+                    model,
+                    self.layout.identifiers,
+                    self.subsets[self.cfg.data.test_set],
+                    self.cfg.data.canvas,
+                    self.micro,
+                    self.d.device,
+                    self.cfg.train.eval_max_aug,
+                )
             model.train()
         return scores
 
@@ -212,8 +223,21 @@ def setup(cfg: RunConfig, run_dir: Path, d: Dist) -> Trainer:
         model.compile_blocks()
     optimizer = make_optimizer(t, model)
     ema = EMA(model, t.ema_rate) if t.ema else None
-    return Trainer(cfg, run_dir, d, subsets, layout, model, optimizer, ema, sampler, total, local // micro, micro,
-                   carries=[None] * (local // micro))
+    return Trainer(
+        cfg,
+        run_dir,
+        d,
+        subsets,
+        layout,
+        model,
+        optimizer,
+        ema,
+        sampler,
+        total,
+        local // micro,
+        micro,
+        carries=[None] * (local // micro),
+    )
 
 
 def _open_log(path: Path, rank: int) -> IO | contextlib.nullcontext:
@@ -240,12 +264,19 @@ def _check_finite(metrics: dict[str, Any], run_dir: Path) -> None:
     if not math.isfinite(loss):
         found = checkpoint_dirs(run_dir)
         kept = f"the last good checkpoint, {found[-1][1]}, is kept" if found else "no checkpoint was saved yet"
-        raise DataError(f"{run_dir}: training loss is {loss} at step {metrics['step']} (the run diverged); "
-                        f"stopped: {kept}. Lower train.lr or check the data, then resume or start again")
+        raise DataError(
+            f"{run_dir}: training loss is {loss} at step {metrics['step']} (the run diverged); "
+            f"stopped: {kept}. Lower train.lr or check the data, then resume or start again"
+        )
 
 
-def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after: int | None = None,
-          on_metrics: Callable[[dict[str, float], int], None] | None = None) -> dict[str, Any]:
+def train(
+    cfg: RunConfig | None,
+    run_dir: Path,
+    resume: bool = False,
+    stop_after: int | None = None,
+    on_metrics: Callable[[dict[str, float], int], None] | None = None,
+) -> dict[str, Any]:
     """Train into run_dir (or continue it with resume=True). `stop_after` ends early (tests, budgets)."""
     d = init_distributed()
     config_path = run_dir / rundir.TRAIN_CONFIG
@@ -259,9 +290,13 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
     trainer = setup(cfg, run_dir, d)
     if d.rank == 0 and not resume:
         write_text(config_path, cfg.to_toml())
-        record: rundir.TrainingRecord = {"layout_sha256": trainer.layout.hash, "identifiers": len(trainer.layout),
-                                         "total_steps": trainer.total_steps, "world_size": d.world,
-                                         "environment": environment()}
+        record: rundir.TrainingRecord = {
+            "layout_sha256": trainer.layout.hash,
+            "identifiers": len(trainer.layout),
+            "total_steps": trainer.total_steps,
+            "world_size": d.world,
+            "environment": environment(),
+        }
         write_json(run_dir / rundir.TRAINING_RECORD, record, indent=2)
     if resume:
         found = checkpoint_dirs(run_dir)
@@ -274,8 +309,9 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
 
     t = cfg.train
     dataset = trainer.batches(d.rank, d.world, trainer.batches_consumed)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=t.workers,
-                                         pin_memory=d.device.type == "cuda")
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=None, num_workers=t.workers, pin_memory=d.device.type == "cuda"
+    )
     last = min(trainer.total_steps, stop_after) if stop_after else trainer.total_steps
     sinks = external_loggers(cfg, run_dir) if d.rank == 0 else []
     start_time, start_step, metrics = time.perf_counter(), trainer.step, {}
@@ -290,8 +326,9 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
             evaluating = t.eval_every and (trainer.step % t.eval_every == 0 or done)
             if trainer.step % t.log_every == 0 or done or evaluating:
                 elapsed = time.perf_counter() - start_time
-                metrics = {"step": trainer.step, "lr": lr} | summarise(trainer.window_totals(window), len(window),
-                                                                     t.global_batch_size)
+                metrics = {"step": trainer.step, "lr": lr} | summarise(
+                    trainer.window_totals(window), len(window), t.global_batch_size
+                )
                 metrics["steps_per_s"] = (trainer.step - start_step) / max(elapsed, 1e-9)
                 metrics["examples_per_s"] = metrics["steps_per_s"] * t.global_batch_size
                 window = []
@@ -307,5 +344,9 @@ def train(cfg: RunConfig | None, run_dir: Path, resume: bool = False, stop_after
             if trainer.step % t.checkpoint_every == 0 or done:
                 save_state(trainer)
     found = checkpoint_dirs(run_dir)
-    return {"step": trainer.step, "total_steps": trainer.total_steps, "metrics": metrics,
-            "checkpoint": str(found[-1][1]) if found else None}
+    return {
+        "step": trainer.step,
+        "total_steps": trainer.total_steps,
+        "metrics": metrics,
+        "checkpoint": str(found[-1][1]) if found else None,
+    }

@@ -50,8 +50,10 @@ class Comparison:
         """One line for people."""
         test = f"McNemar exact p = {self.p_value:.3g} on {self.only_a + self.only_b} discordant test outputs"
         if not self.significant:
-            return f"No significant difference between {self.a} and {self.b}: {self.b} - {self.a} = " \
-                   f"{self._points(1)}; {test}."
+            return (
+                f"No significant difference between {self.a} and {self.b}: {self.b} - {self.a} = "
+                f"{self._points(1)}; {test}."
+            )
         b_better = self.only_b > self.only_a
         better, worse = (self.b, self.a) if b_better else (self.a, self.b)
         return f"{better} is better than {worse}: {self._points(1 if b_better else -1)}; {test}."
@@ -85,16 +87,31 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, level: float = 0.95, seed: in
 def compare_runs(a: Run, b: Run, alpha: float = 0.05) -> Comparison:
     """Compare B against A; both must have been scored on the same task set (same hash)."""
     if a.tasks.hash != b.tasks.hash:
-        raise DataError(f"{a.path} was scored on {a.tasks.name} (sha256 {a.tasks.hash[:12]}) and {b.path} on "
-                        f"{b.tasks.name} (sha256 {b.tasks.hash[:12]}): a paired comparison needs the same tasks")
+        raise DataError(
+            f"{a.path} was scored on {a.tasks.name} (sha256 {a.tasks.hash[:12]}) and {b.path} on "
+            f"{b.tasks.name} (sha256 {b.tasks.hash[:12]}): a paired comparison needs the same tasks"
+        )
     solved_a, solved_b = a.outputs["solved"].to_numpy(), b.outputs["solved"].to_numpy()
     only_a, only_b = int((solved_a & ~solved_b).sum()), int((solved_b & ~solved_a).sum())
     score_a = a.pass2.per_task["score"].to_numpy(float)
     score_b = b.pass2.per_task["score"].to_numpy(float)
     return Comparison(
-        a=a.name, b=b.name, dataset=a.tasks.name, dataset_hash=a.tasks.hash, tasks=len(score_a),
-        outputs=len(solved_a), score_a=float(score_a.mean()), score_b=float(score_b.mean()),
-        difference=float(score_b.mean() - score_a.mean()), ci95=paired_bootstrap(score_a, score_b),
-        only_a=only_a, only_b=only_b, p_value=mcnemar_exact(only_a, only_b), alpha=alpha,
-        family_a=a.family, family_b=b.family, parameters_a=a.parameters, parameters_b=b.parameters,
+        a=a.name,
+        b=b.name,
+        dataset=a.tasks.name,
+        dataset_hash=a.tasks.hash,
+        tasks=len(score_a),
+        outputs=len(solved_a),
+        score_a=float(score_a.mean()),
+        score_b=float(score_b.mean()),
+        difference=float(score_b.mean() - score_a.mean()),
+        ci95=paired_bootstrap(score_a, score_b),
+        only_a=only_a,
+        only_b=only_b,
+        p_value=mcnemar_exact(only_a, only_b),
+        alpha=alpha,
+        family_a=a.family,
+        family_b=b.family,
+        parameters_a=a.parameters,
+        parameters_b=b.parameters,
     )

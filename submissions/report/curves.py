@@ -37,11 +37,12 @@ def pass2(preds: Predictions, truth: Mapping[str, Sequence[np.ndarray]]) -> floa
 
 def view_counts(most: int) -> list[int]:
     """1, 2, 4, ... up to `most`, and `most` itself."""
-    return sorted({2 ** e for e in range(int(np.log2(most)) + 1)} | {most})
+    return sorted({2**e for e in range(int(np.log2(most)) + 1)} | {most})
 
 
-def views_curve(preds: Predictions, truth: Mapping[str, Sequence[np.ndarray]], repeats: int = 3,
-                seed: int = 0) -> pd.DataFrame:
+def views_curve(
+    preds: Predictions, truth: Mapping[str, Sequence[np.ndarray]], repeats: int = 3, seed: int = 0
+) -> pd.DataFrame:
     """pass@2 when only k random views per test input are voted, for k = 1, 2, 4, ..., all.
 
     Columns: views, pass2 (mean over `repeats` draws), low, high (min and max over the draws).
@@ -73,8 +74,13 @@ def view_correct(preds: Predictions, idx: np.ndarray, truth: Mapping[str, Sequen
     return out
 
 
-def calibration(preds: Predictions, truth: Mapping[str, Sequence[np.ndarray]], bins: int = 10,
-                max_views: int = 50_000, seed: int = 0) -> tuple[pd.DataFrame, float]:
+def calibration(
+    preds: Predictions,
+    truth: Mapping[str, Sequence[np.ndarray]],
+    bins: int = 10,
+    max_views: int = 50_000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, float]:
     """Reliability of sigmoid(q_halt) as P(view correct): per confidence bin, mean confidence, accuracy
     and count, plus the expected calibration error. Views without q are left out; above `max_views`
     a seeded random sample is checked (the check is a Python loop over views)."""
@@ -82,9 +88,17 @@ def calibration(preds: Predictions, truth: Mapping[str, Sequence[np.ndarray]], b
     if len(idx) > max_views:
         idx = np.sort(np.random.default_rng(seed).choice(idx, max_views, replace=False))
     confidence = expit(preds.q_halt[idx])
-    frame = pd.DataFrame({"confidence": confidence, "correct": view_correct(preds, idx, truth),
-                          "bin": np.minimum((confidence * bins).astype(int), bins - 1)})
-    table = frame.groupby("bin").agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"),
-                                     views=("correct", "size")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "confidence": confidence,
+            "correct": view_correct(preds, idx, truth),
+            "bin": np.minimum((confidence * bins).astype(int), bins - 1),
+        }
+    )
+    table = (
+        frame.groupby("bin")
+        .agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"), views=("correct", "size"))
+        .reset_index()
+    )
     ece = float((table["views"] * (table["accuracy"] - table["confidence"]).abs()).sum() / max(len(frame), 1))
     return table, ece

@@ -10,8 +10,20 @@ import pandas as pd
 from submissions.report.tables import QUOTED, short_dataset
 
 DASH = "—"
-MEASURED_COLUMNS = ["run", "data set", "checkpoint", "model", "parameters", "views / input", "ACT steps",
-                    "pass@1 [95% CI]", "pass@2 [95% CI]", "tasks solved", "GPU-seconds", "$ / task"]
+MEASURED_COLUMNS = [
+    "run",
+    "data set",
+    "checkpoint",
+    "model",
+    "parameters",
+    "views / input",
+    "ACT steps",
+    "pass@1 [95% CI]",
+    "pass@2 [95% CI]",
+    "tasks solved",
+    "GPU-seconds",
+    "$ / task",
+]
 QUOTED_COLUMNS = ["system", "data set", "pass@2", "$ / task", "source"]
 NOTES = (  # printed under the leaderboard
     "pass@2 is the Kaggle score (per task, test outputs solved by either attempt / outputs; mean over "
@@ -70,12 +82,18 @@ def measured_row(row: pd.Series) -> list[str]:
     """One run in MEASURED_COLUMNS order."""
     views = f"{row['views_per_input']:g} ({int(row['views']):,} views)" if known(row["views_per_input"]) else DASH
     return [
-        str(row["run"]), f"{short_dataset(row['dataset'])} · {row['dataset_hash'][:12]}",
+        str(row["run"]),
+        f"{short_dataset(row['dataset'])} · {row['dataset_hash'][:12]}",
         str(row["checkpoint"]) if known(row["checkpoint"]) else DASH,
-        str(row["family"]).upper() if known(row["family"]) else DASH, parameters(row), views, _steps(row),
+        str(row["family"]).upper() if known(row["family"]) else DASH,
+        parameters(row),
+        views,
+        _steps(row),
         with_ci(row["pass1"], row["pass1_low"], row["pass1_high"]),
         with_ci(row["pass2"], row["pass2_low"], row["pass2_high"]),
-        f"{int(row['tasks_solved'])} / {int(row['tasks'])}", number(row["gpu_seconds"]), usd(row["usd_per_task"]),
+        f"{int(row['tasks_solved'])} / {int(row['tasks'])}",
+        number(row["gpu_seconds"]),
+        usd(row["usd_per_task"]),
     ]
 
 
@@ -90,8 +108,13 @@ def display_measured(board: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def display_quoted(board: pd.DataFrame) -> pd.DataFrame:
     """The quoted figures as strings."""
     rows = board[board["source"] != "measured"]
-    return pd.DataFrame([[r["run"], r["dataset"], pct(r["pass2"]), usd(r["usd_per_task"]),
-                          r["source"].split(": ", 1)[-1]] for _, r in rows.iterrows()], columns=QUOTED_COLUMNS)
+    return pd.DataFrame(
+        [
+            [r["run"], r["dataset"], pct(r["pass2"]), usd(r["usd_per_task"]), r["source"].split(": ", 1)[-1]]
+            for _, r in rows.iterrows()
+        ],
+        columns=QUOTED_COLUMNS,
+    )
 
 
 def hidden_note(empty: list[str]) -> str:

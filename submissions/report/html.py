@@ -18,8 +18,17 @@ from submissions.report.puzzle_report import puzzle_html
 from submissions.report.runs import Run, attempt_grid
 from submissions.report.tables import QUOTED, short_dataset, solved_somewhere
 
-NUMERIC = {"parameters", "views / input", "ACT steps", "pass@1 [95% CI]", "pass@2 [95% CI]", "pass@2",
-           "tasks solved", "GPU-seconds", "$ / task"}
+NUMERIC = {
+    "parameters",
+    "views / input",
+    "ACT steps",
+    "pass@1 [95% CI]",
+    "pass@2 [95% CI]",
+    "pass@2",
+    "tasks solved",
+    "GPU-seconds",
+    "$ / task",
+}
 
 CSS = """
 *{box-sizing:border-box}
@@ -85,8 +94,12 @@ def swatch(index: int) -> str:
 
 def _table(shown: pd.DataFrame, rows: list[list[str]], css: str) -> str:
     head = "".join(f'<th class="{"num" if c in NUMERIC else ""}">{e(c)}</th>' for c in shown.columns)
-    body = "".join("<tr>" + "".join(f'<td class="{"num" if c in NUMERIC else ""}">{v}</td>'
-                                    for c, v in zip(shown.columns, row)) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="{"num" if c in NUMERIC else ""}">{v}</td>' for c, v in zip(shown.columns, row))
+        + "</tr>"
+        for row in rows
+    )
     return f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -101,19 +114,28 @@ def board_html(report: Report) -> str:
         for col in ("pass@1 [95% CI]", "pass@2 [95% CI]"):
             value, _, ci = cells[col].partition(" [")
             cells[col] = f'<b>{value}</b><br><span class="hash">[{ci}</span>' if ci else value
-        cells["data set"] = (f'<span class="set">{e(short_dataset(r["dataset"]))}</span><br>'
-                             f'<span class="mono hash" title="sha256 {e(r["dataset_hash"])}">'
-                             f'{e(r["dataset_hash"][:12])}</span>')
+        cells["data set"] = (
+            f'<span class="set">{e(short_dataset(r["dataset"]))}</span><br>'
+            f'<span class="mono hash" title="sha256 {e(r["dataset_hash"])}">'
+            f"{e(r['dataset_hash'][:12])}</span>"
+        )
         rows.append([cells[c] for c in shown.columns])
-    price = (f"$ / task = GPU-seconds / 3600 &times; ${report.price_per_gpu_hour:g} per GPU-hour / tasks."
-             if report.price_per_gpu_hour is not None else "Pass --price-per-gpu-hour to see $ / task.")
-    html_ = (f'<section id="leaderboard"><h2>Leaderboard <span class="pill measured">measured</span></h2>'
-             f'{_table(shown, rows, "board")}<p class="note">{e(NOTES)} {price} {e(hidden_note(empty))}</p>')
+    price = (
+        f"$ / task = GPU-seconds / 3600 &times; ${report.price_per_gpu_hour:g} per GPU-hour / tasks."
+        if report.price_per_gpu_hour is not None
+        else "Pass --price-per-gpu-hour to see $ / task."
+    )
+    html_ = (
+        f'<section id="leaderboard"><h2>Leaderboard <span class="pill measured">measured</span></h2>'
+        f'{_table(shown, rows, "board")}<p class="note">{e(NOTES)} {price} {e(hidden_note(empty))}</p>'
+    )
     quoted = display_quoted(report.board)
     if len(quoted):
         rows = [[e(v) for v in row] for row in quoted.itertuples(index=False)]
-        html_ += (f'<h3>Published figures <span class="pill quoted-pill">{e(QUOTED)}</span></h3>'
-                  f'{_table(quoted, rows, "board quoted")}')
+        html_ += (
+            f'<h3>Published figures <span class="pill quoted-pill">{e(QUOTED)}</span></h3>'
+            f"{_table(quoted, rows, 'board quoted')}"
+        )
     return html_ + "</section>"
 
 
@@ -121,11 +143,15 @@ def figure_html(fig: Figure) -> str:
     notes = "".join(f"<li>{e(n)}</li>" for n in fig.notes)
     notes = f'<ul class="notes">{notes}</ul>' if notes else ""
     if fig.svg is None:
-        return (f'<figure><h3>{e(fig.title)}</h3><div class="skipped">Not drawn: no run has the data it needs.'
-                f"</div>{notes}</figure>")
+        return (
+            f'<figure><h3>{e(fig.title)}</h3><div class="skipped">Not drawn: no run has the data it needs.'
+            f"</div>{notes}</figure>"
+        )
     data = base64.b64encode(fig.svg.encode()).decode()
-    return (f'<figure><h3>{e(fig.title)}</h3><img alt="{e(fig.title)}" src="data:image/svg+xml;base64,{data}">'
-            f"<figcaption>{e(fig.caption)}</figcaption>{notes}</figure>")
+    return (
+        f'<figure><h3>{e(fig.title)}</h3><img alt="{e(fig.title)}" src="data:image/svg+xml;base64,{data}">'
+        f"<figcaption>{e(fig.caption)}</figcaption>{notes}</figure>"
+    )
 
 
 def _cell(solved: int, outputs: int) -> str:
@@ -135,18 +161,21 @@ def _cell(solved: int, outputs: int) -> str:
 
 def matrix_html(runs: list[Run], matrix: pd.DataFrame, anchor: str) -> str:
     some = solved_somewhere(matrix)
-    head = "<th>task</th><th class=num>outputs</th>" + "".join(
-        f"<th>{e(r.name)}</th>" for r in runs)
+    head = "<th>task</th><th class=num>outputs</th>" + "".join(f"<th>{e(r.name)}</th>" for r in runs)
     rows = "".join(
         f'<tr><td class="mono"><a href="#{anchor}-{e(task)}">{e(task)}</a></td><td class="num">{outputs}</td>'
-        + "".join(_cell(int(v), outputs) for v in values) + "</tr>"
-        for (task, outputs), values in zip(some.index, some.to_numpy()))
+        + "".join(_cell(int(v), outputs) for v in values)
+        + "</tr>"
+        for (task, outputs), values in zip(some.index, some.to_numpy())
+    )
     if not rows:
         return f"<h3>Solved matrix</h3><p class=note>No run solves any test output of the {len(matrix)} tasks.</p>"
     table = f'<table class="matrix"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-    return (f"<h3>Solved matrix</h3><p class=note>Test outputs solved per task and run (✓ all, · none): the "
-            f"{len(some)} of {len(matrix)} tasks some run solves, best-solved first; the other "
-            f"{len(matrix) - len(some)} are solved by no run (all {len(matrix)} are pictured below).</p>{table}")
+    return (
+        f"<h3>Solved matrix</h3><p class=note>Test outputs solved per task and run (✓ all, · none): the "
+        f"{len(some)} of {len(matrix)} tasks some run solves, best-solved first; the other "
+        f"{len(matrix) - len(some)} are solved by no run (all {len(matrix)} are pictured below).</p>{table}"
+    )
 
 
 def picture_px(n_runs: int) -> int:
@@ -161,9 +190,13 @@ def picture(grid: np.ndarray | None, caption: str, px: int, ok: bool = False) ->
 
 def task_html(runs: list[Run], run_index: dict[str, int], task_id: str, solved: np.ndarray, anchor: str) -> str:
     task = runs[0].tasks[task_id]
+    assert task.test_outputs is not None  # reports are made against sets with solutions
     outputs, px = len(task.test_outputs), picture_px(len(runs))
-    badges = [f'<span class="pill {"solved" if n == outputs else "unsolved"}">{swatch(run_index[run.name])}'
-              f"{e(run.name)} {n}/{outputs}</span>" for run, n in zip(runs, solved.tolist())]
+    badges = [
+        f'<span class="pill {"solved" if n == outputs else "unsolved"}">{swatch(run_index[run.name])}'
+        f"{e(run.name)} {n}/{outputs}</span>"
+        for run, n in zip(runs, solved.tolist())
+    ]
     pairs = []
     for i, (test_input, truth) in enumerate(zip(task.test_inputs, task.test_outputs)):
         groups = []
@@ -174,22 +207,29 @@ def task_html(runs: list[Run], run_index: dict[str, int], task_id: str, solved: 
                 ok = grid is not None and np.array_equal(grid, truth)
                 pics.append(picture(grid, f"attempt {n} {'✓' if ok else '✗'}", px, ok))
             groups.append(f'<div class="group"><span class="name">{e(run.name)}</span>{"".join(pics)}</div>')
-        pairs.append(f'<div class="pair"><span class="label">test {i}</span>{picture(test_input, "input", px)}'
-                     f'{picture(truth, "truth", px)}{"".join(groups)}</div>')
-    return (f'<div class="task" id="{anchor}-{e(task_id)}"><h3><span class="mono">{e(task_id)}</span>'
-            f'{"".join(badges)}</h3>{"".join(pairs)}</div>')
+        pairs.append(
+            f'<div class="pair"><span class="label">test {i}</span>{picture(test_input, "input", px)}'
+            f"{picture(truth, 'truth', px)}{''.join(groups)}</div>"
+        )
+    return (
+        f'<div class="task" id="{anchor}-{e(task_id)}"><h3><span class="mono">{e(task_id)}</span>'
+        f"{''.join(badges)}</h3>{''.join(pairs)}</div>"
+    )
 
 
 def tasks_html(report: Report, digest: str, matrix: pd.DataFrame, number: int) -> str:
     runs = report.runs_of(digest)
     index = {r.name: i for i, r in enumerate(report.runs)}
     anchor = f"s{number}"
-    cards = "".join(task_html(runs, index, task, solved, anchor)
-                    for (task, _), solved in zip(matrix.index, matrix.to_numpy()))
-    return (f'<section id="tasks-{number}"><h2>Tasks of {e(short_dataset(runs[0].tasks.name))} '
-            f'<span class="note mono">sha256 {digest[:12]}</span></h2>{matrix_html(runs, matrix, anchor)}'
-            f"<h3>Every task, failures first</h3><p class=note>Per test input: the input, the truth, then each "
-            f"run's two attempts (outlined green when equal to the truth).</p>{cards}</section>")
+    cards = "".join(
+        task_html(runs, index, task, solved, anchor) for (task, _), solved in zip(matrix.index, matrix.to_numpy())
+    )
+    return (
+        f'<section id="tasks-{number}"><h2>Tasks of {e(short_dataset(runs[0].tasks.name))} '
+        f'<span class="note mono">sha256 {digest[:12]}</span></h2>{matrix_html(runs, matrix, anchor)}'
+        f"<h3>Every task, failures first</h3><p class=note>Per test input: the input, the truth, then each "
+        f"run's two attempts (outlined green when equal to the truth).</p>{cards}</section>"
+    )
 
 
 def render_html(report: Report) -> str:
@@ -198,17 +238,24 @@ def render_html(report: Report) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     figures = "".join(figure_html(f) for f in report.figures)
     sets = "".join(tasks_html(report, d, m, n) for n, (d, m) in enumerate(report.matrices.items()))
-    links = "".join(f'<a href="#tasks-{n}">tasks of {e(short_dataset(report.runs_of(d)[0].tasks.name))}</a>'
-                    for n, d in enumerate(report.matrices))
-    arc = (f'{board_html(report)}<section id="figures"><h2>Figures</h2><div class="figs">{figures}</div></section>'
-           if report.runs else "")
+    links = "".join(
+        f'<a href="#tasks-{n}">tasks of {e(short_dataset(report.runs_of(d)[0].tasks.name))}</a>'
+        for n, d in enumerate(report.matrices)
+    )
+    arc = (
+        f'{board_html(report)}<section id="figures"><h2>Figures</h2><div class="figs">{figures}</div></section>'
+        if report.runs
+        else ""
+    )
     nav = '<a href="#leaderboard">leaderboard</a><a href="#figures">figures</a>' if report.runs else ""
     puzzles = ""
     if report.puzzles is not None:
         puzzles = puzzle_html(report.puzzles, "".join(figure_html(f) for f in report.puzzles.figures))
         nav += '<a href="#puzzles">Sudoku and maze</a>'
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>trm-eval report: {e(names)}'
-            f'</title><meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>'
-            f"<body><header><h1>trm-eval report</h1><p>{len(report.runs) + len(puzzle_runs)} run(s): {e(names)} · "
-            f"{stamp}</p><nav>{nav}{links}</nav></header>"
-            f"<main>{arc}{sets}{puzzles}</main></body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>trm-eval report: {e(names)}'
+        f'</title><meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>'
+        f"<body><header><h1>trm-eval report</h1><p>{len(report.runs) + len(puzzle_runs)} run(s): {e(names)} · "
+        f"{stamp}</p><nav>{nav}{links}</nav></header>"
+        f"<main>{arc}{sets}{puzzles}</main></body></html>\n"
+    )

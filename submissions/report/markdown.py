@@ -26,12 +26,18 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequen
 def matrix_section(report: Report, digest: str, matrix: pd.DataFrame) -> list[str]:
     name = short_dataset(report.runs_of(digest)[0].tasks.name)
     some = solved_somewhere(matrix)
-    rows = [[task, str(outputs)] + [solved_cell(int(v), outputs) for v in values]
-            for (task, outputs), values in zip(some.index, some.to_numpy())]
-    lines = [f"## Tasks of {name} (sha256 {digest[:12]})", "",
-             f"Test outputs solved per task and run (✓ all, · none); {len(some)} of {len(matrix)} tasks are "
-             f"solved at least in part by some run, {len(matrix) - len(some)} by none. Every task is in "
-             f"`tasks-{digest[:12]}.csv`; pictures of every task are in report.html.", ""]
+    rows = [
+        [task, str(outputs)] + [solved_cell(int(v), outputs) for v in values]
+        for (task, outputs), values in zip(some.index, some.to_numpy())
+    ]
+    lines = [
+        f"## Tasks of {name} (sha256 {digest[:12]})",
+        "",
+        f"Test outputs solved per task and run (✓ all, · none); {len(some)} of {len(matrix)} tasks are "
+        f"solved at least in part by some run, {len(matrix) - len(some)} by none. Every task is in "
+        f"`tasks-{digest[:12]}.csv`; pictures of every task are in report.html.",
+        "",
+    ]
     if rows:
         lines += [md_table(["task", "outputs", *matrix.columns], rows), ""]
     return lines
@@ -52,8 +58,11 @@ def render_markdown(report: Report) -> str:
         lines += [f"$ / task = GPU-seconds / 3600 x ${report.price_per_gpu_hour:g} per GPU-hour / tasks.", ""]
     for fig in report.figures:
         lines += [f"## {fig.title}", ""]
-        lines += [f"![{fig.title}](plots/{fig.key}.svg)", "", fig.caption, ""] if fig.svg else \
-            ["Not drawn: no run has the data it needs.", ""]
+        lines += (
+            [f"![{fig.title}](plots/{fig.key}.svg)", "", fig.caption, ""]
+            if fig.svg
+            else ["Not drawn: no run has the data it needs.", ""]
+        )
         lines += [f"- {note}" for note in fig.notes] + ([""] if fig.notes else [])
     for digest, matrix in report.matrices.items():
         lines += matrix_section(report, digest, matrix)

@@ -41,8 +41,13 @@ def grid_png(grid: np.ndarray) -> bytes:
     h, w = grid.shape
     rows = np.hstack([np.zeros((h, 1), np.uint8), grid])  # filter byte 0 (none) before each row
     header = struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"PLTE", _PLTE)
-            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"PLTE", _PLTE)
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def cell_px(shape: tuple[int, int], max_px: int = MAX_PICTURE_PX) -> int:
@@ -58,5 +63,7 @@ def grid_img(grid: np.ndarray, title: str = "", max_px: int = MAX_PICTURE_PX) ->
     data = base64.b64encode(grid_png(grid)).decode()
     lines = " lines" if px >= 6 else ""
     label = html.escape(f"{title} ({h}x{w})" if title else f"{h}x{w}")
-    return (f'<span class="g{lines}" style="--c:{px}px;width:{w * px}px;height:{h * px}px" title="{label}">'
-            f'<img alt="{label}" src="data:image/png;base64,{data}"></span>')
+    return (
+        f'<span class="g{lines}" style="--c:{px}px;width:{w * px}px;height:{h * px}px" title="{label}">'
+        f'<img alt="{label}" src="data:image/png;base64,{data}"></span>'
+    )

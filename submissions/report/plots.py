@@ -4,6 +4,7 @@ curves and calibration, and exact accuracy of Sudoku and maze runs against diffi
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pandas as pd
 
@@ -17,12 +18,19 @@ def _figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "trm-eval", "font.size": 10,
-                         "axes.spines.top": False, "axes.spines.right": False})
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "trm-eval",
+            "font.size": 10,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
     return plt.subplots(figsize=(6.4, 3.8), layout="constrained")
 
 
-def _svg(fig) -> str:
+def _svg(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
@@ -31,7 +39,7 @@ def _svg(fig) -> str:
     return buffer.getvalue()
 
 
-def _pass2_axis(ax) -> None:
+def _pass2_axis(ax: Any) -> None:
     """Percent axis from 0 (an all-zero curve would otherwise centre on 0 with negative ticks)."""
     ax.set_ylabel("pass@2 (%)")
     ax.set_ylim(0, max(ax.get_ylim()[1], 1))

@@ -53,8 +53,12 @@ class Run:
     @cached_property
     def pass1(self) -> Score:
         """The score had only attempt_1 been submitted."""
-        first = {t: [{k: e.get("attempt_1") for k in ATTEMPT_KEYS} if isinstance(e, dict) else e for e in v]
-                 if isinstance(v, list) else v for t, v in self.submission.items()}
+        first = {
+            t: [{k: e.get("attempt_1") for k in ATTEMPT_KEYS} if isinstance(e, dict) else e for e in v]
+            if isinstance(v, list)
+            else v
+            for t, v in self.submission.items()
+        }
         return score_submission(first, self.tasks.solutions(), self.tasks.name, self.tasks.hash)
 
     @property
@@ -127,19 +131,26 @@ def load_run(path: Path, name: str, cache: dict[str, TaskSet]) -> Run:
         raise DataError(f"{path}: not a run directory")
     for required in (rundir.SCORE, rundir.SUBMISSION):
         if not (path / required).is_file():
-            raise DataError(f"{path}: no {required} (a run directory holds submission.json and score.json; "
-                            f"make one with `trm-eval demo`, `vote` or `evaluate`)")
+            raise DataError(
+                f"{path}: no {required} (a run directory holds submission.json and score.json; "
+                f"make one with `trm-eval demo`, `vote` or `evaluate`)"
+            )
     summary = read_json(path / rundir.SCORE)
-    if not isinstance(summary, dict) or not isinstance(summary.get("tasks"), str) \
-            or not isinstance(summary.get("tasks_hash"), str):
-        raise DataError(f"{path}/score.json: needs the task set as \"tasks\" and its sha256 as \"tasks_hash\"")
+    if (
+        not isinstance(summary, dict)
+        or not isinstance(summary.get("tasks"), str)
+        or not isinstance(summary.get("tasks_hash"), str)
+    ):
+        raise DataError(f'{path}/score.json: needs the task set as "tasks" and its sha256 as "tasks_hash"')
     spec, recorded = summary["tasks"], summary["tasks_hash"]
     if spec not in cache:
         cache[spec] = load_tasks(spec)
     tasks = cache[spec]
     if tasks.hash != recorded:
-        raise DataError(f"{path}/score.json: task set {spec} now has sha256 {tasks.hash[:12]}, but the run "
-                        f"was scored on {recorded[:12]}: the data changed or is another version")
+        raise DataError(
+            f"{path}/score.json: task set {spec} now has sha256 {tasks.hash[:12]}, but the run "
+            f"was scored on {recorded[:12]}: the data changed or is another version"
+        )
     if not tasks.has_solutions:
         raise DataError(f"{path}: task set {spec} has no test outputs; a report needs the truth")
     meta_path = path / rundir.EVALUATION_RECORD

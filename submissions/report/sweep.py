@@ -14,8 +14,10 @@ from harness.core.io import ensure_dir, write_text
 from submissions.report.plots import _figure, _svg, colour
 
 MARKERS = "osD^v<>p*hX"
-ORACLE_NOTE = ("oracle = a test output counts as solved when ANY candidate of any view x restart equals the truth; "
-               "it looks at the truth, so it is an upper bound for selectors, never a score")
+ORACLE_NOTE = (
+    "oracle = a test output counts as solved when ANY candidate of any view x restart equals the truth; "
+    "it looks at the truth, so it is an upper bound for selectors, never a score"
+)
 
 
 def accuracy_plot(cells: pd.DataFrame, reference: dict[str, Any] | None) -> str:
@@ -25,16 +27,30 @@ def accuracy_plot(cells: pd.DataFrame, reference: dict[str, Any] | None) -> str:
     for i, selector in enumerate(dict.fromkeys(cells["selector"])):
         for j, rule in enumerate(rules):
             c = cells[(cells["selector"] == selector) & (cells["rule"] == rule)]
-            ax.scatter(c["nfe_per_task"], 100 * c["pass2"], s=12, alpha=0.55, color=colour(i),
-                       marker=MARKERS[j % len(MARKERS)], label=selector if j == 0 else None, linewidths=0)
+            ax.scatter(
+                c["nfe_per_task"],
+                100 * c["pass2"],
+                s=12,
+                alpha=0.55,
+                color=colour(i),
+                marker=MARKERS[j % len(MARKERS)],
+                label=selector if j == 0 else None,
+                linewidths=0,
+            )
     for j, rule in enumerate(rules):
         ax.scatter([], [], color="grey", marker=MARKERS[j % len(MARKERS)], label=rule, s=12)
     front = cells[cells["pareto"]].sort_values("nfe_per_task")
-    ax.step(front["nfe_per_task"], 100 * front["pass2"], where="post", color="black", linewidth=1,
-            label="Pareto front")
+    ax.step(front["nfe_per_task"], 100 * front["pass2"], where="post", color="black", linewidth=1, label="Pareto front")
     if reference:
-        ax.scatter([reference["nfe_per_task"]], [100 * reference["pass2"]], marker="*", s=160, color="black",
-                   zorder=5, label="reference protocol")
+        ax.scatter(
+            [reference["nfe_per_task"]],
+            [100 * reference["pass2"]],
+            marker="*",
+            s=160,
+            color="black",
+            zorder=5,
+            label="reference protocol",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("network applications (NFE) per task")
     ax.set_ylabel("pass@2 (%)")
@@ -48,7 +64,8 @@ def _table(cells: pd.DataFrame) -> pd.DataFrame:
     shown = cells[["depth", "breadth", "views", "rule", "selector", "nfe_per_task", "pass2", "low", "high", "oracle"]]
     shown = shown.assign(**{c: (100 * shown[c]).round(1) for c in ("pass2", "low", "high", "oracle")})
     return shown.assign(nfe_per_task=shown["nfe_per_task"].round(0).astype(int)).rename(
-        columns={"pass2": "pass@2 %", "low": "low %", "high": "high %", "oracle": "oracle % (not a score)"})
+        columns={"pass2": "pass@2 %", "low": "low %", "high": "high %", "oracle": "oracle % (not a score)"}
+    )
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -57,23 +74,31 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def _markdown(summary: dict[str, Any], front: pd.DataFrame, svg_name: str) -> str:
-    lines = [f"# Inference-compute sweep: {summary['tasks']}", "",
-             f"Checkpoint `{summary['checkpoint']}` ({summary['family']}, {summary['nfe_per_step']} network "
-             f"applications per ACT step); recorded {summary['depth']} steps x {summary['breadth']} restarts x "
-             f"{summary['views_per_input']} views; {summary['cells']} cells scored from that one run.", "",
-             f"![accuracy against NFE]({svg_name})", ""]
+    lines = [
+        f"# Inference-compute sweep: {summary['tasks']}",
+        "",
+        f"Checkpoint `{summary['checkpoint']}` ({summary['family']}, {summary['nfe_per_step']} network "
+        f"applications per ACT step); recorded {summary['depth']} steps x {summary['breadth']} restarts x "
+        f"{summary['views_per_input']} views; {summary['cells']} cells scored from that one run.",
+        "",
+        f"![accuracy against NFE]({svg_name})",
+        "",
+    ]
     h = summary.get("headline") or {}
     if h:
         r, c, b = h["reference"], h["cheapest_reaching_reference"], h["best_at_reference_nfe"]
-        lines += [f"- reference protocol (fixed, {r['depth']} steps, 1 start, every view, votes-q): pass@2 "
-                  f"{100 * r['pass2']:.1f}% ({100 * r['low']:.1f} to {100 * r['high']:.1f}), NFE/task "
-                  f"{r['nfe_per_task']:.0f}",
-                  f"- cheapest cell reaching it: {c['rule']} / {c['selector']}, depth {c['depth']}, breadth "
-                  f"{c['breadth']}, {c['views']} views: {100 * c['pass2']:.1f}% at {h['nfe_fraction']:.3f} of the "
-                  f"reference's NFE",
-                  f"- best at the reference's NFE: {b['rule']} / {b['selector']}, depth {b['depth']}, breadth "
-                  f"{b['breadth']}, {b['views']} views: {100 * b['pass2']:.1f}% ({100 * b['low']:.1f} to "
-                  f"{100 * b['high']:.1f})", ""]
+        lines += [
+            f"- reference protocol (fixed, {r['depth']} steps, 1 start, every view, votes-q): pass@2 "
+            f"{100 * r['pass2']:.1f}% ({100 * r['low']:.1f} to {100 * r['high']:.1f}), NFE/task "
+            f"{r['nfe_per_task']:.0f}",
+            f"- cheapest cell reaching it: {c['rule']} / {c['selector']}, depth {c['depth']}, breadth "
+            f"{c['breadth']}, {c['views']} views: {100 * c['pass2']:.1f}% at {h['nfe_fraction']:.3f} of the "
+            f"reference's NFE",
+            f"- best at the reference's NFE: {b['rule']} / {b['selector']}, depth {b['depth']}, breadth "
+            f"{b['breadth']}, {b['views']} views: {100 * b['pass2']:.1f}% ({100 * b['low']:.1f} to "
+            f"{100 * b['high']:.1f})",
+            "",
+        ]
     else:
         lines += ["- the reference protocol's cell is not in this sweep (depth below halt_max_steps?)", ""]
     lines += [f"_{ORACLE_NOTE}._", "", "## Pareto front", "", _markdown_table(_table(front)), ""]
@@ -85,15 +110,19 @@ def write_sweep_report(cells: pd.DataFrame, summary: dict[str, Any], out_dir: Pa
     out = ensure_dir(out_dir)
     h = summary.get("headline") or {}
     svg = accuracy_plot(cells, h.get("reference"))
-    paths = {"figure": write_text(ensure_dir(out / "plots") / "accuracy_vs_nfe.svg", svg),
-             "csv": write_text(out / "cells.csv", cells.to_csv(index=False))}
+    paths = {
+        "figure": write_text(ensure_dir(out / "plots") / "accuracy_vs_nfe.svg", svg),
+        "csv": write_text(out / "cells.csv", cells.to_csv(index=False)),
+    }
     front = cells[cells["pareto"]].sort_values("nfe_per_task")
     markdown = _markdown(summary, front, "plots/accuracy_vs_nfe.svg")
     paths["markdown"] = write_text(out / "report.md", markdown)
     body = html.escape(markdown.split("![", 1)[0]).replace("\n", "<br>\n")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>sweep {html.escape(summary['tasks'])}</title>"
-            f"</head><body style='font-family:sans-serif;max-width:60em'>{body}{svg}"
-            f"<p><em>{html.escape(ORACLE_NOTE)}</em></p><h2>Pareto front</h2>"
-            f"{_table(front).to_html(index=False)}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>sweep {html.escape(summary['tasks'])}</title>"
+        f"</head><body style='font-family:sans-serif;max-width:60em'>{body}{svg}"
+        f"<p><em>{html.escape(ORACLE_NOTE)}</em></p><h2>Pareto front</h2>"
+        f"{_table(front).to_html(index=False)}</body></html>"
+    )
     paths["html"] = write_text(out / "report.html", page)
     return paths

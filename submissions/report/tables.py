@@ -45,13 +45,43 @@ PUBLISHED = (
 )
 
 LEADERBOARD_COLUMNS = [
-    "run", "source", "dataset", "dataset_hash", "checkpoint", "family", "parameters", "puzzle_emb_parameters",
-    "device", "views", "views_per_input", "act_steps", "mean_steps", "pass1", "pass1_low", "pass1_high", "pass2",
-    "pass2_low", "pass2_high", "tasks_solved", "tasks", "outputs_solved", "outputs", "gpu_seconds", "usd_per_task",
+    "run",
+    "source",
+    "dataset",
+    "dataset_hash",
+    "checkpoint",
+    "family",
+    "parameters",
+    "puzzle_emb_parameters",
+    "device",
+    "views",
+    "views_per_input",
+    "act_steps",
+    "mean_steps",
+    "pass1",
+    "pass1_low",
+    "pass1_high",
+    "pass2",
+    "pass2_low",
+    "pass2_high",
+    "tasks_solved",
+    "tasks",
+    "outputs_solved",
+    "outputs",
+    "gpu_seconds",
+    "usd_per_task",
 ]
 
-INTEGER_COLUMNS = ["parameters", "puzzle_emb_parameters", "views", "act_steps", "tasks_solved", "tasks",
-                   "outputs_solved", "outputs"]
+INTEGER_COLUMNS = [
+    "parameters",
+    "puzzle_emb_parameters",
+    "views",
+    "act_steps",
+    "tasks_solved",
+    "tasks",
+    "outputs_solved",
+    "outputs",
+]
 
 
 def arc_version(dataset: str) -> str | None:
@@ -77,21 +107,39 @@ def run_row(run: Run, price_per_gpu_hour: float | None) -> dict:
     inputs = summary.get("test_inputs") or run.tasks.n_test_inputs
     gpu_seconds = meta.get("gpu_seconds")
     n_tasks = len(run.pass2.per_task)
-    usd = gpu_seconds / 3600 * price_per_gpu_hour / n_tasks \
-        if gpu_seconds is not None and price_per_gpu_hour is not None else None
+    usd = (
+        gpu_seconds / 3600 * price_per_gpu_hour / n_tasks
+        if gpu_seconds is not None and price_per_gpu_hour is not None
+        else None
+    )
     (lo1, hi1), (lo2, hi2) = run.pass1.interval(), run.pass2.interval()
     parameters = run.parameters or {}
     return {
-        "run": run.name, "source": "measured", "dataset": run.tasks.name, "dataset_hash": run.tasks.hash,
-        "checkpoint": checkpoint, "family": run.family, "parameters": parameters.get("network"),
-        "puzzle_emb_parameters": parameters.get("puzzle_embedding"), "device": meta.get("device"),
-        "views": views, "views_per_input": views / inputs if views is not None else None,
-        "act_steps": meta.get("max_steps"), "mean_steps": meta.get("mean_steps", summary.get("mean_steps")),
-        "pass1": run.pass1.score, "pass1_low": lo1, "pass1_high": hi1,
-        "pass2": run.pass2.score, "pass2_low": lo2, "pass2_high": hi2,
-        "tasks_solved": run.pass2.tasks_fully_solved, "tasks": n_tasks,
-        "outputs_solved": run.pass2.outputs_solved, "outputs": run.pass2.outputs_total,
-        "gpu_seconds": gpu_seconds, "usd_per_task": usd,
+        "run": run.name,
+        "source": "measured",
+        "dataset": run.tasks.name,
+        "dataset_hash": run.tasks.hash,
+        "checkpoint": checkpoint,
+        "family": run.family,
+        "parameters": parameters.get("network"),
+        "puzzle_emb_parameters": parameters.get("puzzle_embedding"),
+        "device": meta.get("device"),
+        "views": views,
+        "views_per_input": views / inputs if views is not None else None,
+        "act_steps": meta.get("max_steps"),
+        "mean_steps": meta.get("mean_steps", summary.get("mean_steps")),
+        "pass1": run.pass1.score,
+        "pass1_low": lo1,
+        "pass1_high": hi1,
+        "pass2": run.pass2.score,
+        "pass2_low": lo2,
+        "pass2_high": hi2,
+        "tasks_solved": run.pass2.tasks_fully_solved,
+        "tasks": n_tasks,
+        "outputs_solved": run.pass2.outputs_solved,
+        "outputs": run.pass2.outputs_total,
+        "gpu_seconds": gpu_seconds,
+        "usd_per_task": usd,
     }
 
 
@@ -99,9 +147,18 @@ def published_rows(runs: list[Run]) -> list[dict]:
     """Quoted rows for the ARC versions the runs were scored on (both when a name does not tell)."""
     versions = {arc_version(r.tasks.name) for r in runs}
     wanted = {"ARC-AGI-1", "ARC-AGI-2"} if None in versions or not versions else versions
-    return [{"run": p.system, "source": f"{QUOTED}: {p.source}", "dataset": f"{p.version} {p.split}",
-             "family": p.family, "pass2": p.pass2, "usd_per_task": p.usd_per_task}
-            for p in PUBLISHED if p.version in wanted]
+    return [
+        {
+            "run": p.system,
+            "source": f"{QUOTED}: {p.source}",
+            "dataset": f"{p.version} {p.split}",
+            "family": p.family,
+            "pass2": p.pass2,
+            "usd_per_task": p.usd_per_task,
+        }
+        for p in PUBLISHED
+        if p.version in wanted
+    ]
 
 
 def leaderboard(runs: list[Run], price_per_gpu_hour: float | None, published: bool) -> pd.DataFrame:

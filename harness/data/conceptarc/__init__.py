@@ -22,11 +22,14 @@ def concept_challenges(given: str | Path | None = None) -> Path:
     path = Path(given) if given is not None else CHALLENGES
     if not path.is_file():
         where = f"{path}: no such file" if given is not None else "the packaged ConceptARC files are missing"
-        raise DataError(f"{where}; pass --concept PATH/arc-agi_concept_challenges.json (with its _solutions.json "
-                        f"beside it), e.g. from the TRM reference repository's kaggle/combined folder")
+        raise DataError(
+            f"{where}; pass --concept PATH/arc-agi_concept_challenges.json (with its _solutions.json "
+            f"beside it), e.g. from the TRM reference repository's kaggle/combined folder"
+        )
     if given is None:
         for name, digest in SHA256.items():
             if hashlib.sha256(path.with_name(name).read_bytes()).hexdigest() != digest:
-                raise DataError(f"{path.with_name(name)}: sha256 differs from the packaged ConceptARC's; "
-                                "reinstall trm-eval")
+                raise DataError(
+                    f"{path.with_name(name)}: sha256 differs from the packaged ConceptARC's; reinstall trm-eval"
+                )
     return path
