@@ -22,7 +22,7 @@ from stamp import stamp
 
 from harness.config import RunConfig, load_config
 from harness.data.loader import BatchSampler, TrainBatches, train_pairs
-from harness.train.trainer import prepare_data
+from harness.train.build import prepare_data
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -18,8 +18,9 @@ from augment import Transform
 from harness.config import load_config
 from harness.data.encoding import decode_grid
 from harness.data.loader import IGNORE_LABEL, BatchSampler, TrainBatches, train_pairs
+from harness.train.build import prepare_data
 from harness.train.state import checkpoint_dirs
-from harness.train.trainer import prepare_data, train
+from harness.train.trainer import train
 from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -146,8 +146,9 @@ def bundle_cmd(
     metadata: GPU on, internet off) for an offline code-competition entry with test-time training."""
     from harness.core.schema import validate
     from harness.kaggle import api as kaggle_api
-    from harness.kaggle.bundle import BUNDLED_PACKAGES, build_bundle, default_ids
+    from harness.kaggle.bundle import build_bundle, default_ids
     from harness.kaggle.settings import KernelSettings
+    from harness.kaggle.wheels import BUNDLED_PACKAGES
 
     owner = owner or kaggle_api.username()
     if not owner:
