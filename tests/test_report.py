@@ -331,3 +331,18 @@ def test_report_renders_in_chromium(demo_runs, tmp_path):
     # The header bar (#24292f) and the figures' first run colour (#0072B2) are on screen.
     present = {tuple(c) for c in colours}
     assert (0x24, 0x29, 0x2F) in present and (0x00, 0x72, 0xB2) in present
+
+
+def test_a_hub_checkpoints_published_score_stands_beside_ours_marked_as_theirs(synthetic, tmp_path):
+    published = {
+        "name": "arcprize/arc-agi-1",
+        "address": "hf://arcprize/x/arc_v1_public",
+        "commit": None,
+        "sha256": "0" * 64,
+        "scores": [{"score": 40.0, "metric": "pass@2", "set": "ARC-AGI-1 semi-private", "source": "ARC Prize"}],
+    }
+    run = make_run(tmp_path / "r", synthetic, range(3), meta={"published": published})
+    board = build_report([run], published=False).board.set_index("run")
+    row = board.loc["arcprize/arc-agi-1, pass@2 as published"]
+    assert row["pass2"] == pytest.approx(0.40) and row["source"].startswith("quoted, not measured by us: ARC Prize")
+    assert board.loc["r", "source"] == "measured"

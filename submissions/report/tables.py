@@ -161,10 +161,36 @@ def published_rows(runs: list[Run]) -> list[dict]:
     ]
 
 
+def checkpoint_published_rows(runs: list[Run]) -> list[dict]:
+    """What was published for the checkpoints the runs evaluated (run.json `published`, written when a
+    checkpoint came from the Hub): beside our measured number, marked as theirs."""
+    rows = []
+    for run in runs:
+        record = run.meta.get("published")
+        if not isinstance(record, dict):
+            continue
+        label = record.get("name") or record.get("address") or run.name
+        for score in record.get("scores") or []:
+            if not isinstance(score, dict) or not isinstance(score.get("score"), int | float):
+                continue
+            rows.append(
+                {
+                    "run": f"{label}, {score.get('metric', 'published')} as published",
+                    "source": f"{QUOTED}: {score.get('source', '?')}",
+                    "dataset": str(score.get("set", "")),
+                    "family": run.family,
+                    "pass2": float(score["score"]) / 100,
+                }
+            )
+    return rows
+
+
 def leaderboard(runs: list[Run], price_per_gpu_hour: float | None, published: bool) -> pd.DataFrame:
-    """Our runs (measured) by pass@2, best first, then the quoted figures when `published`."""
+    """Our runs (measured) by pass@2, best first, then what was published for the checkpoints they
+    evaluated, then the quoted figures when `published`."""
     measured = sorted((run_row(r, price_per_gpu_hour) for r in runs), key=lambda row: -row["pass2"])
-    board = pd.DataFrame(measured + (published_rows(runs) if published else []), columns=LEADERBOARD_COLUMNS)
+    quoted = checkpoint_published_rows(runs) + (published_rows(runs) if published else [])
+    board = pd.DataFrame(measured + quoted, columns=LEADERBOARD_COLUMNS)
     return board.astype(dict.fromkeys(INTEGER_COLUMNS, "Int64"))  # counts stay integers beside quoted blanks
 
 
