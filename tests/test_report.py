@@ -117,6 +117,8 @@ def engine_run(runs: Path, tasks: TaskSet) -> None:
             "checkpoint_step": 518071,
             "max_steps": 2,
             "mean_steps": 2.0,
+            "nfe_per_task": 48.0,
+            "nfe_reference_per_task": 96.0,
             "gpu_seconds": 1800.0,
             "device": "cuda:0",
         },
@@ -237,6 +239,7 @@ def test_demo_report_figures_and_curves(demo_runs, tmp_path):
     board = report.board.set_index("run")
     assert board.loc["engine", "checkpoint"] == "ckpt/arc1 (step 518071)"
     assert board.loc["engine", "act_steps"] == 2 and board.loc["engine", "gpu_seconds"] == 1800.0
+    assert board.loc["engine", "nfe_per_task"] == 48.0 and board.loc["engine", "nfe_reference_per_task"] == 96.0
     assert pd.isna(board.loc["symmetry", "gpu_seconds"]) and board.loc["symmetry", "views_per_input"] == 4
 
 
