@@ -12,7 +12,6 @@ download recorded must match it. Either failure is one line, never a silently di
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import DataError, first_line
-from harness.core.io import read_json, write_json
+from harness.core.io import read_json, sha256_file, write_json
 
 PREFIX = "hf://"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
@@ -144,14 +143,6 @@ def download_file(spec: str | HubAddress) -> Path:
         raise _download_error(address, exc) from None
     verify(local, f"{address.repo_type}:{address.repo_id}/{address.path}")
     return local
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def snapshot_commit(path: Path) -> str | None:

@@ -4,6 +4,7 @@ elsewhere is read as tensors only, so loading it never runs code it carries."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pickle
@@ -221,3 +222,12 @@ def read_json(path: str | Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     return parse_json(text, path)
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file read in 4 MiB blocks (checkpoints run to gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -13,7 +13,7 @@ batch g is the same on every rank, worker count and restart: resuming is skippin
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,9 +173,15 @@ class TrainBatches(torch.utils.data.IterableDataset):
         return {k: torch.from_numpy(v[part]) for k, v in encoded.items()} | {"index": torch.tensor(g)}
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        info = torch.utils.data.get_worker_info()
-        worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        g = self.start + worker
-        while True:
-            yield self.batch(g)
-            g += workers
+        return worker_batches(self.batch, self.start)
+
+
+def worker_batches(batch: Callable[[int], dict[str, torch.Tensor]], start: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches start, start+1, ... split round-robin over DataLoader workers: batch g is the same
+    whatever the worker count, which is what makes resuming exact."""
+    info = torch.utils.data.get_worker_info()
+    worker, workers = (info.id, info.num_workers) if info else (0, 1)
+    g = start + worker
+    while True:
+        yield batch(g)
+        g += workers

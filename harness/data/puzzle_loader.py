@@ -33,6 +33,7 @@ from harness.core.io import atomic_write, read_json, write_json
 from harness.core.puzzle_npy import is_reference_split, read_reference_split
 from harness.core.puzzle_sources import load_puzzles
 from harness.core.puzzles import Kind, PuzzleSet
+from harness.data.loader import worker_batches
 from harness.data.puzzle_encoding import IDENTIFIERS, encode_cells
 
 FORMAT = "trm-eval-puzzle-layout/1"
@@ -224,9 +225,4 @@ class PuzzleBatches(torch.utils.data.IterableDataset):
         }
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        info = torch.utils.data.get_worker_info()
-        worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        g = self.start + worker
-        while True:
-            yield self.batch(g)
-            g += workers
+        return worker_batches(self.batch, self.start)

@@ -25,7 +25,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from harness.core import rundir
 from harness.core.errors import DataError, first_line
-from harness.core.io import atomic_write, load_reference_state_dict, read_json, write_json
+from harness.core.io import atomic_write, load_reference_state_dict, read_json, sha256_file, write_json
 from models import FAMILIES, ACTModel, ModelConfig, config_from_reference, family_of
 from models.reference import from_reference
 from models.trm import PUZZLE_EMBEDDING_KEY
@@ -207,7 +207,7 @@ def import_reference(
     except ValueError as exc:
         raise DataError(f"{checkpoint}: {exc} (config {config_path})") from None
     match = re.fullmatch(r"step_(\d+)(\.pt)?", checkpoint.name)
-    source = {"reference_checkpoint": checkpoint.name, "sha256": _file_sha256(checkpoint)}
+    source = {"reference_checkpoint": checkpoint.name, "sha256": sha256_file(checkpoint)}
     return save_checkpoint(
         out, model, step=int(match[1]) if match else None, identifiers=identifiers, source=source, overwrite=overwrite
     )
@@ -295,11 +295,3 @@ def _check_identifier_count(identifiers: list[str], config: ModelConfig, where: 
             f"{where}: {len(identifiers)} puzzle identifiers supplied, the model has "
             f"{config.num_puzzle_identifiers} puzzle embedding rows"
         )
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -13,8 +13,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs may or may n
 
 from harness.core import rundir
 from harness.core.errors import DataError
-from harness.core.hub import sha256_file
-from harness.core.io import read_json
+from harness.core.io import read_json, sha256_file
 from harness.infer.checkpoints import read_manifest
 
 CARD = "README.md"
