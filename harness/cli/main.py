@@ -30,11 +30,12 @@ class UserFacingGroup(click.Group):
 @click.group(cls=UserFacingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="trm-eval")
 def cli() -> None:
-    """trm-eval: train, evaluate, vote, score and submit Tiny Recursive Models on ARC-AGI.
+    """trm-eval: train, evaluate, vote, score and compare Tiny Recursive Models (TRM) and HRM on
+    ARC-AGI, Sudoku and Maze; sweep inference compute; score published checkpoints (hf://...).
 
     Task sets (SET) are a built-in name (see `trm-eval datasets`), a Kaggle
-    `*_challenges.json` file (its `*_solutions.json` beside it is used when present) or a
-    folder of one-JSON-per-task files.
+    `*_challenges.json` file (its `*_solutions.json` beside it is used when present), a
+    folder of one-JSON-per-task files, or a Sudoku/Maze CSV.
     """
 
 

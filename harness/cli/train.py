@@ -113,9 +113,10 @@ def train_cmd(
     stop_after: int | None,
     dry_run: bool,
 ) -> None:
-    """Train TRM with CONFIG (a preset: arc1, arc2, demo-cpu, sudoku-extreme-mlp, sudoku-extreme-attn,
-    maze-hard, demo-sudoku-cpu; or a TOML file). Under torchrun the same command trains on every
-    process (DDP; NCCL on GPUs, gloo on CPU).
+    """Train a model (TRM or HRM, as the config's [model] family says) with CONFIG: a preset (arc1,
+    arc2, demo-cpu, hrm-arc1, hrm-demo-cpu, sudoku-extreme-mlp, sudoku-extreme-attn, maze-hard,
+    demo-sudoku-cpu) or a TOML file. Under torchrun the same command trains on every process
+    (DDP; NCCL on GPUs, gloo on CPU).
 
     \b
         trm-eval train demo-cpu
