@@ -170,3 +170,21 @@ def write_reference_split(puzzles, folder: Path, group_size: int = 1) -> Path:
     }
     (folder / "dataset.json").write_text(json.dumps(meta))
     return folder
+
+
+# A tiny TRM in the reference's config keys (architecture only): hidden 16, one layer, two ACT steps.
+TINY_REFERENCE_ARCH = {
+    "puzzle_emb_ndim": 16,
+    "H_cycles": 1,
+    "L_cycles": 1,
+    "H_layers": 0,
+    "L_layers": 1,
+    "hidden_size": 16,
+    "expansion": 2,
+    "num_heads": 2,
+    "pos_encodings": "rope",
+    "halt_max_steps": 2,
+    "halt_exploration_prob": 0.1,
+    "forward_dtype": "float32",
+    "puzzle_emb_len": 1,
+}

@@ -25,6 +25,7 @@ from harness.infer.hub_checkpoint import build_recipe_layout, infer_recipe  # no
 from harness.infer.published import Recipe  # noqa: E402
 from models import TRM, TRMConfig  # noqa: E402
 from models.reference import to_reference  # noqa: E402
+from tests.helpers import TINY_REFERENCE_ARCH
 
 TOKEN = "hf_SECRETtokenNeverPrinted0123456789"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -81,19 +82,7 @@ def tiny_reference_checkpoint(hub: Path) -> dict[str, Path]:
     count = len(json.loads((layout / "identifiers.json").read_text()))
     arch = {
         "name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1",
-        "puzzle_emb_ndim": 16,
-        "H_cycles": 1,
-        "L_cycles": 1,
-        "H_layers": 0,
-        "L_layers": 1,
-        "hidden_size": 16,
-        "expansion": 2,
-        "num_heads": 2,
-        "pos_encodings": "rope",
-        "halt_max_steps": 2,
-        "halt_exploration_prob": 0.1,
-        "forward_dtype": "float32",
-        "puzzle_emb_len": 1,
+        **TINY_REFERENCE_ARCH,
     }
     config = {"arch": arch, "data_paths": ["data/arc1concept-aug-1"], "global_batch_size": 768, "lr": 1e-4}
     torch.manual_seed(0)

@@ -11,6 +11,7 @@ from harness.cli.main import cli
 from harness.core.sources import load_tasks
 from models import TRM, TRMConfig
 from models.reference import to_reference
+from tests.helpers import TINY_REFERENCE_ARCH
 
 pytestmark = pytest.mark.e2e  # every test here drives the CLI
 
@@ -59,19 +60,7 @@ def test_reference_checkpoint_layout_import_evaluate(tmp_path):
         "seq_len": 900,
         "vocab_size": 12,
         "num_puzzle_identifiers": len(identifiers),
-        "puzzle_emb_ndim": 16,
-        "H_cycles": 1,
-        "L_cycles": 1,
-        "H_layers": 0,
-        "L_layers": 1,
-        "hidden_size": 16,
-        "expansion": 2,
-        "num_heads": 2,
-        "pos_encodings": "rope",
-        "halt_max_steps": 2,
-        "halt_exploration_prob": 0.1,
-        "forward_dtype": "float32",
-        "puzzle_emb_len": 1,
+        **TINY_REFERENCE_ARCH,
     }
     torch.manual_seed(0)
     model = TRM(TRMConfig.from_reference(reference_config))

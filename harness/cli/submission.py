@@ -173,13 +173,12 @@ def _truth(raw: dict, against: str | None, solutions: str | None, submission: st
             raise DataError(f"{against}: has no test outputs to score against; add --solutions FILE")
         truth, name, digest = tasks.solutions(), tasks.name, tasks.hash
     else:
-        import hashlib
-
+        from harness.core.io import sha256_file
         from harness.core.sources import load_solutions
 
         assert solutions is not None  # the command requires --against or --solutions
         truth, name = load_solutions(Path(solutions)), str(solutions)
-        digest = hashlib.sha256(Path(solutions).read_bytes()).hexdigest()
+        digest = sha256_file(Path(solutions))
     counts = {task_id: len(grids) for task_id, grids in truth.items()}
     return truth, name, digest, validate_submission(raw, counts, name, submission)
 

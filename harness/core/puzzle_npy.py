@@ -10,7 +10,6 @@ by its augmentations (the train split's groups; every test group holds one puzzl
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.core.errors import DataError, where
+from harness.core.io import read_json
 from harness.core.puzzles import MAZE_CHARS, SUDOKU_SIDES, Kind, PuzzleSet, problem
 
 ARRAYS = ("inputs", "labels", "puzzle_indices", "group_indices", "puzzle_identifiers")
@@ -63,10 +63,7 @@ def read_reference_split(path: str | Path, kind: Kind | None = None) -> tuple[Pu
     """The split's puzzles in file order (ratings unknown) and its group offsets ((groups + 1,) int64:
     group k = puzzles offsets[k]..offsets[k+1]). Every rule of the kind is checked, as for a CSV."""
     path = Path(path)
-    try:
-        meta = json.loads((path / "dataset.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path / 'dataset.json'}: not readable JSON: {exc}") from None
+    meta = read_json(path / "dataset.json")
     if not isinstance(meta, dict):
         raise DataError(f"{path / 'dataset.json'}: expected a JSON object")
     found, side = _kind(path, meta)

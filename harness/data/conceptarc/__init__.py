@@ -4,10 +4,10 @@ LICENSE here); the files are the TRM reference code's conversion, unchanged (sha
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from harness.core.errors import DataError
+from harness.core.io import sha256_file
 
 CHALLENGES = Path(__file__).with_name("arc-agi_concept_challenges.json")
 SHA256 = {
@@ -28,7 +28,7 @@ def concept_challenges(given: str | Path | None = None) -> Path:
         )
     if given is None:
         for name, digest in SHA256.items():
-            if hashlib.sha256(path.with_name(name).read_bytes()).hexdigest() != digest:
+            if sha256_file(path.with_name(name)) != digest:
                 raise DataError(
                     f"{path.with_name(name)}: sha256 differs from the packaged ConceptARC's; reinstall trm-eval"
                 )
