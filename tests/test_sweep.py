@@ -246,3 +246,121 @@ def test_sweep_command_end_to_end(setup, kaggle_files, tmp_path):
     assert again.exit_code == 0 and json.loads((out / "sweep.json").read_text())["views_computed"] == 0
     other = CliRunner().invoke(cli, args[:-2] + ["--noise", "0.3", "-o", str(out)])
     assert other.exit_code == 1 and "other options" in other.output
+
+
+def test_t_interval_and_aggregate_over_seeds():
+    from harness.core.errors import DataError
+    from harness.core.stats import t_interval
+    from harness.infer.repeats import aggregate_seeds
+
+    mean, sd, low, high = t_interval(np.array([[0.1, 0.5], [0.2, 0.5], [0.3, 0.5]]))
+    half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, 2 df) x sd / sqrt(n)
+    assert np.allclose(mean, [0.2, 0.5]) and np.allclose(sd, [0.1, 0.0])
+    assert np.allclose(low, [0.2 - half, 0.5]) and np.allclose(high, [0.2 + half, 0.5])
+    assert np.isnan(t_interval(np.array([[0.3]]))[2]).all()  # one seed: no spread to estimate
+    import pandas as pd
+
+    a = pd.DataFrame({"depth": [1, 2], "rule": ["fixed", "fixed"], "pass2": [0.1, 0.3], "nfe_per_task": [5.0, 9]})
+    table = aggregate_seeds([a, a.assign(pass2=[0.3, 0.3])], [0, 1])
+    assert table["pass2_mean"].tolist() == pytest.approx([0.2, 0.3]) and table["seeds"].tolist() == [2, 2]
+    with pytest.raises(DataError, match="seed 1 has other cells"):
+        aggregate_seeds([a, a.assign(depth=[1, 3])], [0, 1])
+
+
+@pytest.mark.e2e
+def test_sweep_over_seeds_writes_means_and_reuses_a_seed_free_recording(setup, kaggle_files, tmp_path):
+    import pandas as pd
+
+    from harness.infer.sweep import SweepOptions, run_sweep_seeds
+    from harness.predictions.cell_scores import load_cell_scores
+
+    tasks, _, _, ckpt = setup
+    opts = SweepOptions(depth=3, breadth=2, noise=0.5, rules=("fixed", "q:0"), batch_size=8)
+    out = tmp_path / "seeds"
+    cells, summary = run_sweep_seeds(ckpt, tasks, out, opts, seeds=3)
+    folders = [out, out / "seeds" / "seed-1", out / "seeds" / "seed-2"]
+    per_seed = [pd.read_csv(f / "cells.csv") for f in folders]
+    table = pd.read_csv(out / "cells_seeds.csv")
+    assert len(table) == len(cells) and (table["seeds"] == 3).all()
+    assert np.allclose(table["pass2_mean"], np.mean([c["pass2"] for c in per_seed], axis=0))
+    assert (table["pass2_low"] <= table["pass2_mean"]).all() and (table["pass2_mean"] <= table["pass2_high"]).all()
+    # Restart noise moves breadth-2 cells between seeds; every seed has the same unperturbed restart 0,
+    # so cells of breadth 1 over every view do not move.
+    full = (table["breadth"] == 1) & (table["views"] == table["views"].max())
+    assert (table.loc[full, "pass2_sd"] == 0).all()
+    assert json.loads((out / "seeds" / "seed-2" / "options.json").read_text())["seed"] == 2
+    assert summary["repeats"]["seeds"] == [0, 1, 2] and summary["repeats"]["headline"]["reference"]["seeds"] == 3
+    scores = load_cell_scores(out / "cell_scores.npz", len(cells))
+    assert np.allclose(scores.scores.mean(axis=1), cells["pass2"]) and scores.metric == "pass2"
+    assert sorted(scores.tasks) == sorted(t.id for t in tasks)
+
+    free = tmp_path / "seed-free"  # breadth 1: the seed cannot change the recording, so it is recorded once
+    run_sweep_seeds(ckpt, tasks, free, SweepOptions(depth=3, rules=("fixed",), batch_size=8), seeds=2)
+    again = json.loads((free / "seeds" / "seed-1" / "sweep.json").read_text())
+    assert again["views_computed"] == 0 and not (free / "seeds" / "seed-1" / "recording").exists()
+
+
+@pytest.mark.e2e
+def test_compare_sweep_cells_runs_and_repeats(setup, kaggle_files, tmp_path):
+    import pandas as pd
+
+    from harness.infer.sweep import SweepOptions, run_sweep_seeds
+
+    tasks, _, _, ckpt = setup
+    out = tmp_path / "sweep"
+    opts = SweepOptions(depth=4, breadth=2, noise=0.5, rules=("fixed", "q:0"), batch_size=8)
+    _, summary = run_sweep_seeds(ckpt, tasks, out, opts, seeds=2)
+    cells = pd.read_csv(out / "cells.csv")
+    means = pd.read_csv(out / "cells_seeds.csv")
+    ref = summary["headline"]["reference"]
+
+    def compare(*args: str) -> dict:
+        result = CliRunner().invoke(cli, ["compare", *args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    # A cell against the reference cell, both over the two seeds: the scores are the seed means.
+    cell = (means["rule"] == "q:0") & (means["depth"] == 2) & (means["breadth"] == 1) & (means["views"] == 4)
+    cell &= means["selector"] == "votes-q"
+    got = compare(str(out), f"{out}@rule=q,depth=2")
+    assert got["repeats_a"] == got["repeats_b"] == 2 and got["ci95_repeats"] is not None
+    assert got["score_b"] == pytest.approx(float(means.loc[cell, "pass2_mean"].iloc[0]))
+    assert got["nfe_b"] == pytest.approx(float(means.loc[cell, "nfe_per_task_mean"].iloc[0]))
+    assert got["score_a"] == pytest.approx(summary["repeats"]["headline"]["reference"]["pass2_mean"])
+    assert not got["chosen"]
+    # Matched compute: the best cell within the reference's NFE scores at least the reference.
+    matched = compare(str(out), str(out), "--nfe", str(ref["nfe_per_task"]))
+    assert matched["score_b"] >= matched["score_a"] and matched["chosen"] and "optimistic" in matched["verdict"]
+    assert matched["nfe_b"] <= ref["nfe_per_task"] * 1.000001
+
+    # The evaluation run of the reference protocol is the reference cell of seed 0: no difference at all.
+    run = tmp_path / "eval"
+    evaluated = CliRunner().invoke(cli, ["evaluate", str(ckpt), "--tasks", str(kaggle_files), "-o", str(run)])
+    assert evaluated.exit_code == 0, evaluated.output
+    single = tmp_path / "single"
+    run_sweep_seeds(ckpt, tasks, single, replace_opts(opts, breadth=1), seeds=1)
+    same = compare(str(run), str(single))
+    assert same["difference"] == 0 and same["better_a"] == same["better_b"] == 0
+    assert same["score_a"] == pytest.approx(ref["pass2"]) and same["nfe_a"] == pytest.approx(same["nfe_b"])
+    assert cells["pass2"].iloc[0] >= 0  # the file is read, not just the summary
+    import shutil
+
+    shutil.copytree(run, tmp_path / "eval-again")
+    repeated = compare(str(run), str(tmp_path / "eval-again"), "--vs", str(single))
+    assert repeated["repeats_a"] == 2 and repeated["repeats_b"] == 1 and repeated["difference"] == 0
+
+    for args, message in (
+        ([f"{out}@colour=3", str(out)], "expected key=value"),
+        ([f"{out}@depth=99", str(out)], "no cell with"),
+        ([f"{out}@rule=often", str(out)], "unknown halting rule"),
+    ):
+        bad = CliRunner().invoke(cli, ["compare", *args])
+        assert bad.exit_code == 1 and message in bad.output and "Traceback" not in bad.output
+    usage = CliRunner().invoke(cli, ["compare", str(out), str(run), "--vs", str(run)])
+    assert usage.exit_code == 2 and "a sweep is one side" in usage.output
+
+
+def replace_opts(opts, **changes):
+    from dataclasses import replace
+
+    return replace(opts, **changes)

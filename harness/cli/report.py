@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from harness.cli.common import console
+
+if TYPE_CHECKING:
+    from submissions.report.compare import Comparison
 
 
 @click.command()
@@ -64,29 +69,87 @@ def report(runs: tuple[str, ...], out_dir: str, baseline: str, price_per_gpu_hou
 
 
 @click.command()
-@click.argument("run_a", type=click.Path(exists=True, file_okay=False))
-@click.argument("run_b", type=click.Path(exists=True, file_okay=False))
+@click.argument("sides", nargs=-1, required=True, metavar="A B | A... --vs B...")
+@click.option(
+    "--vs",
+    "versus",
+    multiple=True,
+    metavar="RUN",
+    help="Repeatable: B's runs. Then every positional argument is one of A's runs (repeats, e.g. other "
+    "seeds of one model), and both sides are averaged over their repeats.",
+)
+@click.option(
+    "--nfe",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Matched compute: every sweep side without its own nfe= takes its best cell at <= N network "
+    "applications per task.",
+)
 @click.option(
     "--alpha",
     default=0.05,
     show_default=True,
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    help="Significance level of the McNemar test.",
+    help="Significance level of the McNemar (runs) or sign (sweep cells, repeats) test.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def compare(run_a: str, run_b: str, alpha: float, as_json: bool) -> None:
-    """Paired comparison of RUN_B against RUN_A on the same task set (same data set hash):
-    exact McNemar test on test outputs solved, and a bootstrap interval over tasks for the
-    score difference.
+def compare(sides: tuple[str, ...], versus: tuple[str, ...], nfe: float | None, alpha: float, as_json: bool) -> None:
+    """Paired comparison of B against A on the same task set (same data set hash).
+
+    A and B are evaluation run folders, or sweep cells: SWEEP[@key=value,...] with keys depth,
+    breadth, views, rule, selector (the others: the reference protocol's cell) or nfe=N (the best
+    cell at <= N NFE per task; a choice made on these tasks, so optimistic). A sweep run with --seeds
+    counts as repeats. Two runs: exact McNemar test on test outputs. Sweep cells or repeats: exact
+    sign test over tasks, a bootstrap interval over tasks and, with as many repeats on both sides, a
+    t interval over repeats. NFE per task is shown for both.
 
     \b
         trm-eval compare runs/baselines/colour-map runs/baselines/symmetry
+        trm-eval compare runs/sweep runs/sweep@rule=q:0,depth=2
+        trm-eval compare runs/trm-sweep runs/hrm-sweep --nfe 600
+        trm-eval compare runs/a-seed0 runs/a-seed1 --vs runs/b-seed0 --vs runs/b-seed1
     """
-    from submissions.report.compare import compare_runs
+    from submissions.report.compare import compare_runs, compare_sides
     from submissions.report.runs import load_runs
+    from submissions.report.sides import Side, is_sweep, runs_side, sweep_side
 
-    a, b = load_runs([run_a, run_b])
-    result = compare_runs(a, b, alpha)
+    group_a, group_b = (list(sides), list(versus)) if versus else (list(sides[:1]), list(sides[1:]))
+    if not versus and len(sides) != 2:
+        raise click.UsageError("give two runs A B, or A's runs followed by --vs for each of B's")
+    for group in (group_a, group_b):
+        if len(group) > 1 and any(is_sweep(g) for g in group):
+            raise click.UsageError(f"{group[0]}: a sweep is one side (its --seeds are its repeats)")
+        for g in group:
+            if not is_sweep(g) and not Path(g).is_dir():
+                raise click.UsageError(f"{g}: no such run directory or sweep")
+    if not versus and not any(is_sweep(g) for g in sides):
+        a, b = load_runs(list(sides))
+        _print_runs(compare_runs(a, b, alpha), as_json)
+        return
+
+    def side(group: list[str]) -> Side:
+        return sweep_side(group[0], nfe) if is_sweep(group[0]) else runs_side(load_runs(group))
+
+    result = compare_sides(side(group_a), side(group_b), alpha)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"{result.b} vs {result.a} on {result.dataset} (sha256 {result.dataset_hash[:12]})")
+    for col in ("", "A", "B"):
+        table.add_column(col, justify="right")
+    table.add_row("", result.a, result.b)
+    table.add_row("repeats", str(result.repeats_a), str(result.repeats_b))
+    metric = {"pass2": "pass@2 (Kaggle score)", "exact": "exact accuracy"}.get(result.metric, result.metric)
+    table.add_row(metric, f"{100 * result.score_a:.2f}%", f"{100 * result.score_b:.2f}%")
+    table.add_row("NFE per task", *(f"{n:,.0f}" if n is not None else "-" for n in (result.nfe_a, result.nfe_b)))
+    table.add_row("tasks scored higher by", str(result.better_a), str(result.better_b))
+    console.print(table)
+    if result.ci95_repeats:
+        lo, hi = result.ci95_repeats
+        click.echo(f"Over paired repeats: B - A 95% t interval {100 * lo:+.2f} to {100 * hi:+.2f} points.")
+    click.echo(result.verdict)
+
+
+def _print_runs(result: Comparison, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -97,6 +160,7 @@ def compare(run_a: str, run_b: str, alpha: float, as_json: bool) -> None:
     for label, key in (("network parameters", "network"), ("puzzle-embedding parameters", "puzzle_embedding")):
         table.add_row(label, *(f"{p[key]:,}" if p else "-" for p in (result.parameters_a, result.parameters_b)))
     table.add_row("pass@2 (Kaggle score)", f"{100 * result.score_a:.2f}%", f"{100 * result.score_b:.2f}%")
+    table.add_row("NFE per task", *(f"{n:,.0f}" if n is not None else "-" for n in (result.nfe_a, result.nfe_b)))
     table.add_row("test outputs solved only by", str(result.only_a), str(result.only_b))
     console.print(table)
     click.echo(result.verdict)

@@ -8,6 +8,8 @@ module spells a name and readers and writers agree on the keys.
     evaluation    runs/<name>/   predictions/chunk-*.npz  submission.json  candidates.jsonl
                                  score.json (ScoreRecord)  run.json (EvaluationRecord)
     puzzles       runs/<name>/   predictions/puzzles-*.npz  score.json (PuzzleScoreRecord)  run.json
+    sweep         runs/<name>/   options.json  recording/chunk-*.npz  cells.csv  cell_scores.npz  sweep.json
+                                 report/  [seeds/seed-<S>/ (one sweep per further seed)  cells_seeds.csv]
 
 `run.json` keeps its name in both kinds of folder (existing runs and scripts read it); the two
 records are told apart by the files beside them (a training run has config.toml).
@@ -38,6 +40,16 @@ CANDIDATES = "candidates.jsonl"  # every ranked candidate
 SCORE = "score.json"  # ScoreRecord
 EVALUATION_RECORD = "run.json"  # EvaluationRecord
 PREDICTIONS_JSONL = "predictions.jsonl"  # baselines: predictions as JSON Lines
+
+# Sweeps (harness.infer.sweep): one recording, every cell scored from it
+SWEEP_OPTIONS = "options.json"  # what the recording was made with; a rerun with other options is refused
+SWEEP_RECORDING = "recording"  # folder of recording chunks (harness.predictions.recording)
+SWEEP_CELLS = "cells.csv"  # one row per (depth, breadth, views, rule, selector) cell
+SWEEP_CELL_SCORES = "cell_scores.npz"  # per cell, per task scores (harness.predictions.cell_scores)
+SWEEP_SUMMARY = "sweep.json"  # what ran, NFE recorded against the reference's, the headline cells
+SWEEP_REPORT = "report"  # folder: report.html, report.md, plots/
+SWEEP_SEEDS = "seeds"  # folder: seed-<S>/, one whole sweep per further seed of --seeds
+SWEEP_SEED_CELLS = "cells_seeds.csv"  # per cell, the mean and 95% interval over seeds
 
 # The demo
 DEMO_SUMMARY = "summary.json"

@@ -2,21 +2,25 @@
 depth x max breadth x every view, fixed schedule), then every (depth, breadth, views, halting rule,
 selector) cell scored from it (harness.infer.cells), with NFE per task beside the reference's.
 
-OUT/recording/chunk-*.npz (resumable), OUT/options.json (a rerun with other options is refused),
-OUT/cells.csv and OUT/sweep.json (a SweepRecord-shaped dict; the CLI adds OUT/report/).
+Files (harness.core.rundir): OUT/recording/chunk-*.npz (resumable), OUT/options.json (a rerun with
+other options is refused), OUT/cells.csv, OUT/cell_scores.npz (per cell, per task) and OUT/sweep.json
+(the CLI adds OUT/report/). With seeds > 1 (harness.infer.repeats) each further seed is a whole
+sweep in OUT/seeds/seed-<S>/, sharing OUT's recording when the seed cannot change it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
+from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import ensure_dir, read_json, write_json, write_text
 from harness.core.tasks import TaskSet
@@ -24,12 +28,20 @@ from harness.data.views import build_views
 from harness.infer.cells import CellGrid, add_intervals, headline, powers_up_to, reference_index, score_cells
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
 from harness.infer.record import load_all, record
+from harness.infer.repeats import repeat_sweep
+from harness.predictions.cell_scores import CellScores, save_cell_scores
 from harness.predictions.recording import stored_bytes
 from models.families import family_of
 from voting.halting import HaltRule
 
 DEFAULT_RULES = ("fixed", "q:0", "stable:1", "stable:2", "converged:0.01", "converged:0.001", "entropy:2:0.01")
-RECORDING, OPTIONS, CELLS, SUMMARY, REPORT = "recording", "options.json", "cells.csv", "sweep.json", "report"
+RECORDING, OPTIONS, CELLS, SUMMARY, REPORT = (
+    rundir.SWEEP_RECORDING,
+    rundir.SWEEP_OPTIONS,
+    rundir.SWEEP_CELLS,
+    rundir.SWEEP_SUMMARY,
+    rundir.SWEEP_REPORT,
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +78,10 @@ def run_sweep(
     identifiers_path: Path | None = None,
     device: torch.device | None = None,
     progress: Callable[[int, int], None] | None = None,
+    recording_dir: Path | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Record (or resume) the largest cell, score every cell; returns (cells, summary), both written."""
+    """Record (or resume) the largest cell, score every cell; returns (cells, summary), both written.
+    `recording_dir` (default OUT/recording): where the chunks are read and written."""
     try:
         rules = tuple(HaltRule.parse(r) for r in opts.rules)
     except ValueError as exc:
@@ -90,11 +104,12 @@ def run_sweep(
     ensure_dir(out_dir)
     _check_options(out_dir, options)
     device = device or torch.device("cpu")
+    recording_dir = recording_dir or out_dir / RECORDING
     timing = record(
         model,
         views,
         tasks,
-        out_dir / RECORDING,
+        recording_dir,
         depth,
         opts.breadth,
         opts.noise,
@@ -105,7 +120,7 @@ def run_sweep(
         progress,
     )
     start = time.perf_counter()
-    rec = load_all(out_dir / RECORDING, len(views), opts.chunk_size)
+    rec = load_all(recording_dir, len(views), opts.chunk_size)
     per_input = int(pd.DataFrame({"task": views.task_ids, "index": views.test_index}).value_counts().max())
     nfe_step = family_of(model.config).nfe_per_step(model.config)
     grid = CellGrid(tuple(range(1, depth + 1)), powers_up_to(opts.breadth), powers_up_to(per_input), rules)
@@ -142,5 +157,47 @@ def run_sweep(
         "headline": headline(cells, ref),
     }
     write_text(out_dir / CELLS, cells.to_csv(index=False))
+    save_cell_scores(out_dir / rundir.SWEEP_CELL_SCORES, CellScores(np.array(truth_order(tasks)), matrix, "pass2"))
     write_json(out_dir / SUMMARY, summary, indent=2)
     return cells, summary
+
+
+def truth_order(tasks: TaskSet) -> list[str]:
+    """The task order of score_cells' per-task matrix."""
+    return list(tasks.solutions())
+
+
+def seed_free_recording(opts: SweepOptions) -> bool:
+    """Whether the seed leaves the recording unchanged (one start per view, or no noise, and every
+    view): then the sweeps of further seeds rescore OUT's recording instead of recording again."""
+    return (opts.breadth == 1 or opts.noise == 0) and opts.max_aug is None
+
+
+def run_sweep_seeds(
+    checkpoint: Path,
+    tasks: TaskSet,
+    out_dir: Path,
+    opts: SweepOptions,
+    seeds: int,
+    identifiers_path: Path | None = None,
+    device: torch.device | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """run_sweep for seeds opts.seed .. opts.seed + seeds - 1; with seeds > 1 the summary gains
+    `repeats` (harness.infer.repeats) and OUT/cells_seeds.csv is written. Returns seed 1's cells."""
+    shared = out_dir / RECORDING if seed_free_recording(opts) else None
+
+    def one(where: Path, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+        first = seed == opts.seed
+        return run_sweep(
+            checkpoint,
+            tasks,
+            where,
+            replace(opts, seed=seed),
+            identifiers_path,
+            device,
+            progress,
+            None if first else shared,
+        )
+
+    return repeat_sweep(one, out_dir, opts.seed, seeds)

@@ -7,6 +7,13 @@
   Binomial(discordant, 1/2) (scipy.stats.binomtest, two-sided).
 - Bootstrap interval for the difference of Kaggle scores (B - A, mean over tasks), resampling
   tasks with both runs paired, seeded like Score.interval.
+
+Sweep cells and repeated runs (submissions.report.sides) hold per-task scores only, so their test is
+the exact sign test **per task** (a task where B scores higher counts for B; ties carry nothing),
+which on Sudoku and Maze, one output per puzzle, is McNemar's test. Repeats are averaged per task
+first; with as many repeats on both sides, the difference's 95% t interval over repeats (paired by
+repeat) is given too. NFE per task is shown for both sides, with their ratio: "better" at twice the
+compute is another claim than at matched compute.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from harness.core.errors import DataError
+from harness.core.stats import t_interval
 from submissions.report.runs import Run
+from submissions.report.sides import Side
 from submissions.score import BOOTSTRAP_SAMPLES
 
 
@@ -40,6 +49,8 @@ class Comparison:
     family_b: str | None = None
     parameters_a: dict[str, int] | None = None  # {"network", "puzzle_embedding"}
     parameters_b: dict[str, int] | None = None
+    nfe_a: float | None = None  # network applications per task, from run.json (None: not recorded)
+    nfe_b: float | None = None
 
     @property
     def significant(self) -> bool:
@@ -114,4 +125,93 @@ def compare_runs(a: Run, b: Run, alpha: float = 0.05) -> Comparison:
         family_b=b.family,
         parameters_a=a.parameters,
         parameters_b=b.parameters,
+        nfe_a=a.nfe_per_task,
+        nfe_b=b.nfe_per_task,
+    )
+
+
+@dataclass
+class SideComparison:
+    a: str
+    b: str
+    dataset: str
+    dataset_hash: str
+    metric: str
+    tasks: int
+    repeats_a: int
+    repeats_b: int
+    score_a: float  # mean over tasks of the per-task mean over repeats
+    score_b: float
+    difference: float  # score_b - score_a
+    ci95: tuple[float, float]  # paired bootstrap over tasks
+    ci95_repeats: tuple[float, float] | None  # t interval over paired repeats (equal counts > 1)
+    better_a: int  # tasks where A's mean score is higher
+    better_b: int
+    p_value: float  # exact two-sided sign test over tasks
+    alpha: float
+    nfe_a: float | None
+    nfe_b: float | None
+    chosen: bool  # some side's cell was picked by its score on these tasks
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < self.alpha
+
+    @property
+    def nfe_ratio(self) -> float | None:
+        return self.nfe_b / self.nfe_a if self.nfe_a and self.nfe_b is not None else None
+
+    @property
+    def verdict(self) -> str:
+        diff = f"{100 * self.difference:+.2f} points (95% CI {100 * self.ci95[0]:+.2f} to {100 * self.ci95[1]:+.2f})"
+        test = f"sign test p = {self.p_value:.3g} on {self.better_a + self.better_b} tasks that differ"
+        compute = "" if self.nfe_ratio is None else f" at {self.nfe_ratio:.2f}x the NFE"
+        caveat = " (a cell chosen by its score on these tasks: optimistic)" if self.chosen else ""
+        if not self.significant:
+            return f"No significant difference: {self.b} - {self.a} = {diff}{compute}; {test}{caveat}."
+        better, worse = (self.b, self.a) if self.difference > 0 else (self.a, self.b)
+        return f"{better} is better than {worse}: {self.b} - {self.a} = {diff}{compute}; {test}{caveat}."
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"significant": self.significant, "nfe_ratio": self.nfe_ratio, "verdict": self.verdict}
+
+
+def compare_sides(a: Side, b: Side, alpha: float = 0.05) -> SideComparison:
+    """B against A, paired over tasks (and over repeats when both have as many)."""
+    if a.dataset_hash != b.dataset_hash:
+        raise DataError(
+            f"{a.name} was scored on {a.dataset} (sha256 {a.dataset_hash[:12]}) and {b.name} on "
+            f"{b.dataset} (sha256 {b.dataset_hash[:12]}): a paired comparison needs the same tasks"
+        )
+    if a.metric != b.metric:
+        raise DataError(f"{a.name} is scored by {a.metric} and {b.name} by {b.metric}")
+    tasks = sorted(a.tasks)
+    sa, sb = a.aligned(tasks), b.aligned(tasks)
+    mean_a, mean_b = sa.mean(axis=0), sb.mean(axis=0)
+    repeats = None
+    if a.repeats == b.repeats > 1:
+        _, _, low, high = t_interval((sb.mean(axis=1) - sa.mean(axis=1))[:, None])
+        repeats = (float(low[0]), float(high[0]))
+    better_a, better_b = int((mean_a > mean_b).sum()), int((mean_b > mean_a).sum())
+    return SideComparison(
+        a=a.name,
+        b=b.name,
+        dataset=a.dataset,
+        dataset_hash=a.dataset_hash,
+        metric=a.metric,
+        tasks=len(tasks),
+        repeats_a=a.repeats,
+        repeats_b=b.repeats,
+        score_a=float(mean_a.mean()),
+        score_b=float(mean_b.mean()),
+        difference=float(mean_b.mean() - mean_a.mean()),
+        ci95=paired_bootstrap(mean_a, mean_b),
+        ci95_repeats=repeats,
+        better_a=better_a,
+        better_b=better_b,
+        p_value=mcnemar_exact(better_a, better_b),
+        alpha=alpha,
+        nfe_a=a.nfe_per_task,
+        nfe_b=b.nfe_per_task,
+        chosen=a.chosen or b.chosen,
     )

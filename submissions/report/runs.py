@@ -8,7 +8,7 @@ and must have the recorded hash, so a report never silently scores against other
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,6 +68,12 @@ class Run:
         return value if isinstance(value, str) else None
 
     @property
+    def nfe_per_task(self) -> float | None:
+        """Network applications per task run.json records (None for older runs and baselines)."""
+        value = self.meta.get("nfe_per_task")
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    @property
     def parameters(self) -> dict[str, int] | None:
         """Weight counts run.json records, {"network", "puzzle_embedding"} (None when not recorded)."""
         value = self.meta.get("parameters")
@@ -113,7 +119,7 @@ def _run_names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
-def load_runs(paths: list[str | Path]) -> list[Run]:
+def load_runs(paths: Sequence[str | Path]) -> list[Run]:
     """Load run directories, each task set once, verifying every run's recorded data set hash."""
     resolved = [Path(p).resolve() for p in paths]
     if len(set(resolved)) != len(resolved):

@@ -1,0 +1,160 @@
+"""What `compare` sets side by side: a sweep cell, the same cell over a sweep's seeds, an evaluation
+run, or repeated evaluation runs; each as per-task scores over repeats, on a named, hashed task set.
+
+A sweep side is written `SWEEP_DIR[@key=value,...]`: keys depth, breadth, views, rule, selector pick a
+cell (keys left out take the reference protocol cell's value), and `nfe=N` picks, among the cells
+matching the keys given, the best one at no more than N network applications per task (keys left
+out are then free). A cell picked by its score on the tasks it is then compared on is an optimistic
+choice; such sides say so (`chosen`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.core import rundir
+from harness.core.errors import DataError
+from harness.core.io import read_json
+from harness.predictions.cell_scores import load_cell_scores
+from submissions.report.runs import Run
+from voting.halting import HaltRule
+
+CELL_KEYS = ("depth", "breadth", "views", "rule", "selector")
+
+
+@dataclass
+class Side:
+    """One side of a comparison: scores (R repeats, T tasks) in `tasks` order."""
+
+    name: str
+    dataset: str
+    dataset_hash: str
+    tasks: list[str]
+    scores: np.ndarray  # (R, T), the metric per task in each repeat
+    metric: str  # "pass2" or "exact"
+    nfe_per_task: float | None  # mean over repeats; None where the run did not record it
+    family: str | None = None
+    chosen: bool = False  # the cell was picked by its score on these tasks (optimistic)
+
+    @property
+    def repeats(self) -> int:
+        return int(self.scores.shape[0])
+
+    def aligned(self, tasks: list[str]) -> np.ndarray:
+        """(R, T) scores in the order of `tasks` (the same set: checked by hash before)."""
+        where = {t: i for i, t in enumerate(self.tasks)}
+        return self.scores[:, [where[t] for t in tasks]]
+
+
+def is_sweep(spec: str) -> bool:
+    return (Path(spec.split("@", 1)[0]) / rundir.SWEEP_SUMMARY).is_file()
+
+
+def parse_cell(spec: str, where: str) -> dict[str, Any]:
+    """`depth=4,rule=q:0,nfe=300` -> {"depth": 4, "rule": "q:0", "nfe": 300.0}."""
+    out: dict[str, Any] = {}
+    for item in filter(None, spec.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or key not in (*CELL_KEYS, "nfe"):
+            raise DataError(f"{where}: cell {item!r}: expected key=value with key one of {', '.join(CELL_KEYS)}, nfe")
+        if key in ("depth", "breadth", "views", "nfe"):
+            try:
+                out[key] = float(value) if key == "nfe" else int(value)
+            except ValueError:
+                raise DataError(f"{where}: cell {item!r}: {key} must be a number") from None
+        elif key == "rule":
+            try:
+                out[key] = HaltRule.parse(value).label  # `q` names the cell labelled `q:0`
+            except ValueError as exc:
+                raise DataError(f"{where}: {exc}") from None
+        else:
+            out[key] = value
+    return out
+
+
+def _pick(cells: pd.DataFrame, metric: str, nfe: str, want: dict[str, Any], ref: dict[str, Any], where: str) -> int:
+    """Row index of the cell `want` names (see module docstring)."""
+    budget = want.get("nfe")
+    keys = {k: want.get(k, None if budget is not None else ref.get(k)) for k in CELL_KEYS if k in cells}
+    match = np.ones(len(cells), bool)
+    for k, v in keys.items():
+        if v is not None:
+            match &= (cells[k].astype(str) == str(v)).to_numpy()
+    if budget is not None:
+        match &= (cells[nfe] <= budget).to_numpy()
+    rows = cells[match]
+    if rows.empty:
+        named = ", ".join(f"{k}={v}" for k, v in {**keys, "nfe<=": budget}.items() if v is not None)
+        raise DataError(f"{where}: no cell with {named}")
+    if budget is None:
+        return int(rows.index[0])
+    return int(rows.sort_values([metric, nfe], ascending=[False, True], kind="stable").index[0])
+
+
+def sweep_side(spec: str, nfe_budget: float | None = None) -> Side:
+    """A sweep cell (over every seed of the sweep when it has several); see the module docstring."""
+    folder, _, cell = spec.partition("@")
+    path = Path(folder)
+    summary = read_json(path / rundir.SWEEP_SUMMARY)
+    want = parse_cell(cell, spec)
+    if nfe_budget is not None:
+        want.setdefault("nfe", nfe_budget)
+    metric = summary.get("metric", "pass2")
+    ref = summary.get("headline", {}).get("reference", {})
+    repeats = summary.get("repeats")
+    if repeats:  # choose on the means over seeds, then read the cell in every seed's sweep
+        table = pd.read_csv(path / rundir.SWEEP_SEED_CELLS)
+        row = _pick(table, f"{metric}_mean", "nfe_per_task_mean", want, ref, spec)
+        nfe = float(table["nfe_per_task_mean"].iloc[row])
+        folders = [path] + [path / rundir.SWEEP_SEEDS / f"seed-{s}" for s in repeats["seeds"][1:]]
+    else:
+        table = pd.read_csv(path / rundir.SWEEP_CELLS)
+        row = _pick(table, metric, "nfe_per_task", want, ref, spec)
+        nfe = float(table["nfe_per_task"].iloc[row])
+        folders = [path]
+    scores, tasks = [], None
+    for f in folders:
+        loaded = load_cell_scores(f / rundir.SWEEP_CELL_SCORES, len(table))
+        if tasks is not None and list(loaded.tasks) != tasks:
+            raise DataError(f"{f}: scored other tasks than {path}")
+        tasks = list(loaded.tasks)
+        scores.append(loaded.scores[row])
+    coords = table.iloc[row]
+    label = ",".join(f"{k}={coords[k]}" for k in CELL_KEYS if k in table)
+    return Side(
+        name=f"{path.name}@{label}",
+        dataset=summary["tasks"],
+        dataset_hash=summary["tasks_hash"],
+        tasks=tasks or [],
+        scores=np.stack(scores),
+        metric=metric,
+        nfe_per_task=nfe,
+        family=summary.get("family"),
+        chosen="nfe" in want,
+    )
+
+
+def runs_side(runs: list[Run]) -> Side:
+    """Evaluation runs of one model (e.g. other seeds) as repeats; all on the same task set."""
+    first = runs[0]
+    for run in runs[1:]:
+        if run.tasks.hash != first.tasks.hash:
+            raise DataError(f"{run.path} was scored on other tasks than {first.path}; repeats need the same tasks")
+    per_task = [r.pass2.per_task.set_index("task_id")["score"] for r in runs]
+    tasks = list(per_task[0].index)
+    nfe = [n for n in (r.nfe_per_task for r in runs) if n is not None]
+    return Side(
+        name=first.name if len(runs) == 1 else f"{first.name} (+{len(runs) - 1} repeats)",
+        dataset=first.tasks.name,
+        dataset_hash=first.tasks.hash,
+        tasks=tasks,
+        scores=np.stack([s.loc[tasks].to_numpy(np.float64) for s in per_task]),
+        metric="pass2",
+        nfe_per_task=float(np.mean(nfe)) if len(nfe) == len(runs) else None,
+        family=first.family,
+    )
