@@ -90,6 +90,12 @@ def test_evaluate_score_predict_and_report_a_sudoku_set(trained, tmp_path):
     board = (tmp_path / "report" / "puzzle_leaderboard.csv").read_text()
     assert "quoted" not in board  # a generated set: no published numbers beside it
     assert (tmp_path / "report" / "plots" / "puzzle-depth.svg").exists()
+    compared = json.loads(run("compare", out, tmp_path / "q", "--json"))  # paired per puzzle: a sign test
+    q_score = json.loads((tmp_path / "q" / "score.json").read_text())
+    assert compared["metric"] == "exact" and compared["tasks"] == 200
+    assert compared["score_a"] == pytest.approx(score["exact_accuracy"])
+    assert compared["score_b"] == pytest.approx(q_score["exact_accuracy"])
+    assert compared["better_b"] - compared["better_a"] == round(200 * (compared["score_b"] - compared["score_a"]))
 
 
 def test_a_maze_evaluation_scores_paths(tmp_path):

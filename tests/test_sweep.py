@@ -358,6 +358,9 @@ def test_compare_sweep_cells_runs_and_repeats(setup, kaggle_files, tmp_path):
         assert bad.exit_code == 1 and message in bad.output and "Traceback" not in bad.output
     usage = CliRunner().invoke(cli, ["compare", str(out), str(run), "--vs", str(run)])
     assert usage.exit_code == 2 and "a sweep is one side" in usage.output
+    (single / "cell_scores.npz").write_bytes(b"PK\x03\x04 torn")
+    torn = CliRunner().invoke(cli, ["compare", str(run), str(single)])
+    assert torn.exit_code == 1 and "cell_scores.npz: damaged cell scores" in torn.output
 
 
 def replace_opts(opts, **changes):

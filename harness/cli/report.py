@@ -109,8 +109,9 @@ def compare(sides: tuple[str, ...], versus: tuple[str, ...], nfe: float | None, 
         trm-eval compare runs/a-seed0 runs/a-seed1 --vs runs/b-seed0 --vs runs/b-seed1
     """
     from submissions.report.compare import compare_runs, compare_sides
+    from submissions.report.puzzle_runs import is_puzzle_run, load_puzzle_runs
     from submissions.report.runs import load_runs
-    from submissions.report.sides import Side, is_sweep, runs_side, sweep_side
+    from submissions.report.sides import Side, is_sweep, puzzle_side, runs_side, sweep_side
 
     group_a, group_b = (list(sides), list(versus)) if versus else (list(sides[:1]), list(sides[1:]))
     if not versus and len(sides) != 2:
@@ -121,13 +122,20 @@ def compare(sides: tuple[str, ...], versus: tuple[str, ...], nfe: float | None, 
         for g in group:
             if not is_sweep(g) and not Path(g).is_dir():
                 raise click.UsageError(f"{g}: no such run directory or sweep")
-    if not versus and not any(is_sweep(g) for g in sides):
+    if not versus and not any(is_sweep(g) or is_puzzle_run(Path(g)) for g in sides):
         a, b = load_runs(list(sides))
         _print_runs(compare_runs(a, b, alpha), as_json)
         return
 
     def side(group: list[str]) -> Side:
-        return sweep_side(group[0], nfe) if is_sweep(group[0]) else runs_side(load_runs(group))
+        if is_sweep(group[0]):
+            return sweep_side(group[0], nfe)
+        puzzles = [is_puzzle_run(Path(g)) for g in group]
+        if any(puzzles) and not all(puzzles):
+            raise click.UsageError(f"{group[0]}: repeats mix Sudoku/maze runs with ARC runs")
+        if all(puzzles):
+            return puzzle_side(load_puzzle_runs([Path(g) for g in group], [Path(g).name for g in group]))
+        return runs_side(load_runs(group))
 
     result = compare_sides(side(group_a), side(group_b), alpha)
     if as_json:

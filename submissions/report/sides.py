@@ -1,5 +1,6 @@
 """What `compare` sets side by side: a sweep cell, the same cell over a sweep's seeds, an evaluation
-run, or repeated evaluation runs; each as per-task scores over repeats, on a named, hashed task set.
+run (ARC, Sudoku or maze), or repeated evaluation runs; each as per-task scores over repeats, on a
+named, hashed task set (a puzzle is a task: 1.0 solved exactly, else 0.0; ids are puzzle indices).
 
 A sweep side is written `SWEEP_DIR[@key=value,...]`: keys depth, breadth, views, rule, selector pick a
 cell (keys left out take the reference protocol cell's value), and `nfe=N` picks, among the cells
@@ -21,6 +22,7 @@ from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import read_json
 from harness.predictions.cell_scores import load_cell_scores
+from submissions.report.puzzle_runs import PuzzleRun
 from submissions.report.runs import Run
 from voting.halting import HaltRule
 
@@ -155,6 +157,32 @@ def runs_side(runs: list[Run]) -> Side:
         tasks=tasks,
         scores=np.stack([s.loc[tasks].to_numpy(np.float64) for s in per_task]),
         metric="pass2",
+        nfe_per_task=float(np.mean(nfe)) if len(nfe) == len(runs) else None,
+        family=first.family,
+    )
+
+
+def puzzle_side(runs: list[PuzzleRun]) -> Side:
+    """Sudoku or maze evaluation runs as repeats: per puzzle exact (a puzzle not predicted counts 0)."""
+    first = runs[0]
+    scores = []
+    for run in runs:
+        if run.puzzles.hash != first.puzzles.hash:
+            raise DataError(f"{run.path} was scored on other puzzles than {first.path}; repeats need the same set")
+        preds = run.predictions
+        if preds is None:
+            raise DataError(f"{run.path}: no prediction shards in {rundir.PREDICTIONS}/; compare needs them")
+        solved = np.zeros(len(run.puzzles))
+        solved[preds.index] = (preds.cells == run.puzzles.answers[preds.index]).all(axis=1)
+        scores.append(solved)
+    nfe = [n for n in (r.meta.get("nfe_per_task") for r in runs) if isinstance(n, int | float)]
+    return Side(
+        name=first.name if len(runs) == 1 else f"{first.name} (+{len(runs) - 1} repeats)",
+        dataset=first.puzzles.name,
+        dataset_hash=first.puzzles.hash,
+        tasks=[str(i) for i in range(len(first.puzzles))],
+        scores=np.stack(scores),
+        metric="exact",
         nfe_per_task=float(np.mean(nfe)) if len(nfe) == len(runs) else None,
         family=first.family,
     )
