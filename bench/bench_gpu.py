@@ -3,8 +3,10 @@
   parity     bf16 and torch.compile against float32 eager on a seeded fixture model: max |logit|
              difference, prediction agreement, q_halt difference (compile: GPU only unless --compile)
   engine     views/s and NFE/s of the paper-sized TRM (hidden 512, 2 layers, H 3 x L 4, 16 steps,
-             30x30 canvas), fixed schedule against live q halting (the one live early-exit rule; the
-             sweep's other rules are post-processing of a fixed recording)
+             30x30 canvas), fixed schedule against live halting in continuous batching: q (q_halt > 0,
+             free) and stable:2 (prediction unchanged for 2 steps: one argmax compare per step); NFE/s
+             says what the per-slot rule state costs, mean_steps what a rule saves (random weights
+             here, so not what a trained model saves)
   train      one training step's throughput (examples/s) at the largest global batch that fits
              (768 halved on out-of-memory) and an MFU estimate against the device's bf16 peak
 Without CUDA it runs everything smaller on the CPU and says that no GPU was found.
@@ -139,6 +141,7 @@ def engine(small: bool, device: torch.device) -> dict:
     for name, cfg in {
         "fixed": EngineConfig(batch_size=min(n, 512)),
         "q": EngineConfig(batch_size=min(n, 512), halt="q", threshold=0.0),
+        "stable:2": EngineConfig(batch_size=min(n, 512), halt="stable:2"),
     }.items():
         run_chunk(model, tokens[:8], ids[:8], cfg, device)  # warm-up
         _sync(device)

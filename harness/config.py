@@ -15,6 +15,7 @@ from harness.core.puzzles import KINDS, SUDOKU_SIDES
 from harness.core.schema import read_section, setting, toml_section
 from harness.data.puzzle_encoding import vocab_size
 from harness.data.subsets import subset_name
+from voting.halting import HaltRule
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SECTIONS = ("data", "model", "train", "predict")
@@ -94,17 +95,35 @@ class TrainConfig:
     wandb_project: str = ""
 
 
+def _halt_problem(spec: str) -> str | None:
+    """What is wrong with a halting-rule spec (voting.halting's grammar), or None."""
+    try:
+        HaltRule.parse(spec)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """[predict]: how the inference engine runs views (also the `predict`/`evaluate` options)."""
 
     batch_size: int = setting(256, low=1)
     steps: int | None = setting(None, low=1)  # None: the model's halt_max_steps
-    halt: str = setting("fixed", choices=("fixed", "q"))  # fixed: every step (the reference); q: q_halt > threshold
-    threshold: float = 0.0  # q mode: stop when the q_halt logit exceeds this
+    # A halting rule run live (voting.halting): fixed (every step, the reference), q[:t], stable[:k],
+    # converged[:tol], entropy[:k[:tol]]; a stopped row's batch slot takes the next row at once.
+    halt: str = setting("fixed", check=_halt_problem)
+    threshold: float = 0.0  # `q` without a parameter: stop when the q_halt logit exceeds this
+    restarts: int = setting(1, low=1, high=1024)  # starts per view: 0 = H_init/L_init, r > 0 = + noise x N(0, 1)
+    noise: float = setting(0.1, low=0.0)  # scale of the restart noise
     chunk_size: int = setting(4096, low=1)  # views per shard on disk
     record_steps: bool = False  # fixed mode: also keep every ACT step's prediction
     compile: bool = False  # torch.compile the block stack (worth it on GPUs for long runs)
+
+    def rule(self) -> HaltRule:
+        """The halting rule; a bare `q` takes `threshold` (as before rules had parameters)."""
+        rule = HaltRule.parse(self.halt)
+        return HaltRule("q", (self.threshold,)) if self.halt.strip() == "q" else rule
 
 
 @dataclass

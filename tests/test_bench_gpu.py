@@ -30,4 +30,5 @@ def test_gpu_check_runs_on_cpu_and_says_no_gpu(tmp_path):
     assert result["gpu_found"] is False and result["mode"] == "small (CPU)"
     assert 0.5 < result["parity"]["bf16"]["pred_agreement"] <= 1
     assert result["engine"]["fixed"]["nfe_per_s"] > 0 and result["engine"]["q"]["mean_steps"] <= 4
+    assert 3 <= result["engine"]["stable:2"]["mean_steps"] <= 4  # stable:2 stops at step 3 at the earliest
     assert result["train"]["examples_per_s"] > 0 and result["train"]["mfu"] is None

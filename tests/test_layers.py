@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "harness.data": {"harness.core", "augment"},
     "harness.predictions": {"harness.core", "harness.data", "augment", "voting"},
     "submissions": {"harness.core", "harness.predictions", "voting", "augment"},
-    "harness.config": {"harness.core", "harness.data", "models"},
+    "harness.config": {"harness.core", "harness.data", "models", "voting"},
     "harness.baselines": {"harness.core", "augment", "voting"},
     "harness.pipeline": {"harness.core", "harness.predictions", "harness.baselines", "submissions", "voting"},
     "harness.infer": {

@@ -47,20 +47,35 @@ def _engine_options(f: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--halt",
-            type=click.Choice(["fixed", "q"]),
             default="fixed",
             show_default=True,
-            help="fixed: every view runs all steps (the reference); q: stop a view when its q_halt "
-            "logit exceeds --threshold and refill its batch slot at once.",
+            metavar="RULE",
+            help="Halting rule, run live: fixed (every row runs all steps, the reference), q[:t] (q_halt "
+            "logit > t; bare q: > --threshold), stable[:k] (prediction unchanged for k steps, default 2), "
+            "converged[:tol] (relative change of z_H < tol, default 0.01), entropy[:k[:tol]] (mean token "
+            "entropy within tol for k steps, default 2, 0.01). A stopped row's batch slot takes the next row.",
         ),
-        click.option("--threshold", default=0.0, show_default=True, help="q mode: q_halt logit to stop at."),
+        click.option("--threshold", default=0.0, show_default=True, help="Bare --halt q: q_halt logit to stop at."),
+        click.option(
+            "--restarts",
+            default=1,
+            show_default=True,
+            type=click.IntRange(1, 1024),
+            help="Starts per view (ARC sets), each one more vote: restart 0 from H_init/L_init, restart r > 0 "
+            "adds --noise x N(0, 1) to both, seeded by (--seed, view, r).",
+        ),
+        click.option(
+            "--noise", default=0.1, show_default=True, type=click.FloatRange(min=0.0), help="Restart noise scale."
+        ),
         click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1)),
         click.option(
             "--chunk-size", default=4096, show_default=True, type=click.IntRange(min=1), help="Views per shard on disk."
         ),
         click.option("--record-steps", is_flag=True, help="fixed mode: keep every ACT step's prediction."),
         click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (GPU, long runs)."),
-        click.option("--seed", default=0, show_default=True),
+        click.option(
+            "--seed", default=0, show_default=True, help="Seed of the --max-aug view sample and of the restart noise."
+        ),
         click.option(
             "-o",
             "--out",
@@ -84,6 +99,8 @@ def _engine_run(
     steps: int | None,
     halt: str,
     threshold: float,
+    restarts: int,
+    noise: float,
     batch_size: int,
     chunk_size: int,
     record_steps: bool,
@@ -101,15 +118,15 @@ def _engine_run(
     from harness.core.schema import validate
     from harness.infer.evaluate import run_evaluate, run_predict
     from harness.infer.hub_checkpoint import record_published, resolve_checkpoint
-    from harness.infer.puzzle_eval import run_puzzle_evaluate, run_puzzle_predict
+    from harness.infer.puzzle_eval import check_restarts, run_puzzle_evaluate, run_puzzle_predict
 
-    if record_steps and halt != "fixed":
-        raise click.UsageError("--record-steps needs --halt fixed")
     cfg = EngineConfig(
         batch_size=batch_size,
         steps=steps,
         halt=halt,
         threshold=threshold,
+        restarts=restarts,
+        noise=noise,
         chunk_size=chunk_size,
         record_steps=record_steps,
         compile=compile_model,
@@ -118,11 +135,18 @@ def _engine_run(
         validate(cfg, "options")
     except DataError as exc:
         raise click.UsageError(str(exc)) from None
+    if record_steps and cfg.rule().name != "fixed":
+        raise click.UsageError("--record-steps needs --halt fixed")
     puzzles = is_puzzle_spec(tasks_spec)
     if puzzles and (identifiers is not None or max_aug is not None):
         raise click.UsageError(
             "--identifiers and --max-aug are for ARC sets: a Sudoku or maze set has one view per puzzle (identifier 0)"
         )
+    if puzzles:
+        try:
+            check_restarts(cfg)
+        except DataError as exc:
+            raise click.UsageError(str(exc)) from None
     resolved = resolve_checkpoint(
         checkpoint,
         lambda m: console.print(m, markup=False, highlight=False, soft_wrap=True),
@@ -133,7 +157,8 @@ def _engine_run(
     d = init_distributed()
     rank, world, device = d.rank, d.world, d.device
     with progress_bar(console, disable=rank != 0) as bar:
-        task = bar.add_task(f"{command} on {device}", total=None, info="puzzles" if puzzles else "views")
+        info = "puzzles" if puzzles else "views" if restarts == 1 else "rows (view x restart)"
+        task = bar.add_task(f"{command} on {device}", total=None, info=info)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -196,7 +221,8 @@ def evaluate_cmd(**kwargs: Any) -> None:
         console.print(puzzle_score_table(summary))
     elif rank == 0:
         console.print(vote_table(summary))
-        console.print(f"mean ACT steps per view: {summary['mean_steps']:.2f}")
+        per = "view" if kwargs["restarts"] == 1 else "row (view x restart)"
+        console.print(f"mean ACT steps per {per}: {summary['mean_steps']:.2f}")
     if rank == 0 and "published" in summary:
         for line in published_lines(summary):
             console.print(line, markup=False, highlight=False, soft_wrap=True)

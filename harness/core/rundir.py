@@ -132,10 +132,12 @@ class EvaluationRecord(TypedDict):
     tasks_hash: str
     views: int  # views predicted
     max_aug: int | None  # cap on views per task (None: every view of the layout)
-    halt: str  # halting rule: fixed (the reference) or q
+    halt: str  # halting rule: fixed (the reference), q, or a rule label (stable:2, converged:0.01, entropy:2:0.01)
     threshold: float | None  # q_halt logit threshold (q rule only)
+    restarts: NotRequired[int]  # starts per view (1: the reference); absent in older runs
+    noise: NotRequired[float | None]  # std of the restart noise (None with one start)
     max_steps: int  # ACT step cap
-    mean_steps: float  # ACT steps actually run per view
+    mean_steps: float  # ACT steps actually run per row (view x restart)
     seconds: float  # wall time of predict + vote + score
     device: str
     world_size: int

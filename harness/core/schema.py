@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from harness.core.errors import DataError
@@ -18,10 +18,16 @@ T = TypeVar("T")
 
 
 def setting(
-    default: Any, *, low: float | None = None, high: float | None = None, choices: tuple[Any, ...] | None = None
+    default: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    check: Callable[[Any], str | None] | None = None,
 ) -> Any:
-    """A dataclass field with its allowed values: `low <= value <= high`, or one of `choices`."""
-    meta = {"low": low, "high": high, "choices": choices}
+    """A dataclass field with its allowed values: `low <= value <= high`, or one of `choices`; `check`,
+    for values a list cannot hold (a small grammar), returns what is wrong with one, or None."""
+    meta = {"low": low, "high": high, "choices": choices, "check": check}
     if isinstance(default, list | dict):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -56,6 +62,10 @@ def check_value(f: dataclasses.Field, value: Any, where: str) -> Any:
     low, high, choices = (f.metadata.get(k) for k in ("low", "high", "choices"))
     if choices is not None and value not in choices:
         raise DataError(f"{where}: {f.name} = {value!r} must be one of {', '.join(map(repr, choices))}")
+    check = f.metadata.get("check")
+    problem = check(value) if check is not None else None
+    if problem:
+        raise DataError(f"{where}: {f.name} = {value!r}: {problem}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if (low is not None and value < low) or (high is not None and value > high):
             allowed = (

@@ -219,7 +219,7 @@ def read_reference_config(path: str | Path) -> dict[str, Any]:
     may hold tokens or paths nobody wants echoed."""
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml  # type: ignore[import-untyped]  # no stubs installed
+        import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs may or may not be installed
 
         try:
             data = yaml.safe_load(path.read_text())

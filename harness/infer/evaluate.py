@@ -39,7 +39,8 @@ def run_predict(
     world_size: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Predict every view this rank owns into out_dir/predictions (resuming what is there)."""
+    """Predict every view this rank owns (x cfg.restarts) into out_dir/predictions (resuming what is
+    there); `seed` draws both the --max-aug view sample and the restart noise."""
     identifiers = find_identifiers(checkpoint, identifiers_path)
     model, manifest = load_checkpoint(checkpoint, identifiers=identifiers)
     views = build_views(identifiers, tasks, max_aug, seed)
@@ -49,7 +50,7 @@ def run_predict(
             f"predict tasks it was trained on (fine-tune on new tasks first)"
         )
     device = device or torch.device("cpu")
-    timing = predict(model, views, tasks, out_dir / rundir.PREDICTIONS, cfg, device, rank, world_size, progress)
+    timing = predict(model, views, tasks, out_dir / rundir.PREDICTIONS, cfg, device, rank, world_size, progress, seed)
     return {"views": len(views), "manifest": manifest, **timing}
 
 
@@ -79,7 +80,8 @@ def run_evaluate(
     summary = vote_to_submission(preds, tasks, run_dir / rundir.SUBMISSION, candidates_out=run_dir / rundir.CANDIDATES)
     seconds = time.perf_counter() - start
     on_gpu = device is not None and device.type == "cuda"
-    nfe = nfe_record(info["manifest"], steps, len(tasks.tasks))
+    nfe = nfe_record(info["manifest"], steps, len(tasks.tasks), info["views"])
+    rule = cfg.rule()
     run: rundir.EvaluationRecord = {
         "checkpoint": str(checkpoint),
         "checkpoint_step": info["manifest"].get("step"),
@@ -89,8 +91,8 @@ def run_evaluate(
         "tasks_hash": tasks.hash,
         "views": info["views"],
         "max_aug": max_aug,
-        "halt": cfg.halt,
-        "threshold": cfg.threshold if cfg.halt == "q" else None,
+        "halt": rule.name if rule.name in ("fixed", "q") else rule.label,
+        "threshold": rule.params[0] if rule.name == "q" else None,
         "max_steps": cfg.steps or info["manifest"]["config"]["halt_max_steps"],
         "mean_steps": float(np.mean(steps)),
         "seconds": seconds,
@@ -100,6 +102,8 @@ def run_evaluate(
         "nfe_per_step": nfe["nfe_per_step"],
         "nfe_per_task": nfe["nfe_per_task"],
         "nfe_reference_per_task": nfe["nfe_reference_per_task"],
+        "restarts": cfg.restarts,
+        "noise": cfg.noise if cfg.restarts > 1 else None,
     }
     summary["mean_steps"] = run["mean_steps"]
     summary["nfe_per_task"] = run["nfe_per_task"]

@@ -2,7 +2,9 @@
 and the held-out exact accuracy a training run logs.
 
 Each puzzle is one view (identifier 0; no test-time augmentation: the paper scores the test set as it
-is), run through the engine's `run_chunk`, so batching and both halting schedules are the engine's.
+is), run through the engine's `run_chunk`, so batching and every live halting rule are the engine's.
+One start per puzzle: a shard stores one prediction per puzzle, so restarts are `trm-eval sweep`'s
+(its single-answer selectors pick among them).
 Chunks of `chunk_size` puzzles go to ranks round-robin and are saved as shards
 (harness.predictions.puzzle_shards); a rerun skips the chunks on disk, so the 423,168 puzzles of
 Sudoku-Extreme's test set can be evaluated across interruptions.
@@ -44,9 +46,20 @@ def check_fits(config: ModelConfig, puzzles: PuzzleSet, where: str | Path) -> No
 
 
 def settings(cfg: EngineConfig, steps: int) -> str:
-    """What a shard was predicted with; chunks predicted otherwise are recomputed, not mixed in."""
-    halt = f"q>{cfg.threshold:g}" if cfg.halt == "q" else "fixed"
-    return f"halt={halt} steps={steps} record={int(cfg.record_steps and cfg.halt == 'fixed')}"
+    """What a shard was predicted with; chunks predicted otherwise are recomputed, not mixed in.
+    fixed and q keep the strings they had before the other rules ran live, so older shards stay valid."""
+    rule = cfg.rule()
+    halt = f"q>{rule.params[0]:g}" if rule.name == "q" else rule.label
+    return f"halt={halt} steps={steps} record={int(cfg.record_steps and rule.name == 'fixed')}"
+
+
+def check_restarts(cfg: EngineConfig) -> None:
+    """DataError for restarts > 1: a puzzle shard holds one prediction per puzzle."""
+    if cfg.restarts > 1:
+        raise DataError(
+            f"restarts = {cfg.restarts}: a Sudoku or maze evaluation stores one prediction per puzzle; "
+            f"use `trm-eval sweep --breadth {cfg.restarts}` to score restarts with single-answer selectors"
+        )
 
 
 def _reusable(path: Path, index: np.ndarray, set_hash: str, wanted: str) -> bool:
@@ -75,6 +88,7 @@ def predict_puzzles(
 ) -> dict[str, Any]:
     """Predict this rank's chunks that are not on disk yet; `progress(done, total)` counts puzzles."""
     check_fits(model.config, puzzles, puzzles.name)
+    check_restarts(cfg)
     ensure_dir(out_dir)
     model = model.to(device).eval()
     if cfg.compile:
@@ -160,6 +174,7 @@ def run_puzzle_evaluate(
         raise DataError(f"{run_dir}: {len(puzzles) - summary['predicted']} puzzles have no prediction; rerun to finish")
     seconds = time.perf_counter() - start
     on_gpu = device is not None and device.type == "cuda"
+    rule = cfg.rule()
     run: rundir.EvaluationRecord = {
         "checkpoint": str(checkpoint),
         "checkpoint_step": info["manifest"].get("step"),
@@ -169,8 +184,8 @@ def run_puzzle_evaluate(
         "tasks_hash": puzzles.hash,
         "views": len(puzzles),
         "max_aug": None,
-        "halt": cfg.halt,
-        "threshold": cfg.threshold if cfg.halt == "q" else None,
+        "halt": rule.name if rule.name in ("fixed", "q") else rule.label,
+        "threshold": rule.params[0] if rule.name == "q" else None,
         "max_steps": cfg.steps or info["manifest"]["config"]["halt_max_steps"],
         "mean_steps": summary.get("mean_steps", 0.0),
         "seconds": seconds,

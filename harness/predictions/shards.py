@@ -1,10 +1,11 @@
 """The inference engine's prediction shards: the one module that knows their keys.
 
-`<run>/predictions/chunk-<c>.npz` holds chunk c of the views: the Predictions COLUMNS, the ACT
-`steps` each view used, its puzzle `identifier` and, when evaluated with --record-steps, the grids
-after every ACT step N as `step<N>_{shapes,offsets,cells}`. A shard is written atomically, so one
-on disk is complete and an interrupted run resumes from them. Reports also take a run's final
-predictions from `predictions.jsonl` (harness.predictions.jsonl) when it kept no shards.
+`<run>/predictions/chunk-<c>.npz` holds chunk c of the views, one row per (view, restart), view-major:
+the Predictions COLUMNS, the ACT `steps` each row used, its puzzle `identifier`, the engine `settings`
+when not the reference protocol's (rule, steps, restarts, noise, seed) and, when evaluated with
+--record-steps, the grids after every ACT step N as `step<N>_{shapes,offsets,cells}`. A shard is
+written atomically, so one on disk is complete and an interrupted run resumes from them. Reports also
+take a run's final predictions from `predictions.jsonl` (harness.predictions.jsonl) when it kept no shards.
 Per-step predictions are read one step at a time, so their memory cost is that of one step.
 Every shard read is checked (keys, dtypes, shapes, cells 0..9, grids inside the cell buffer, task
 ids): a damaged or foreign file is a DataError naming it, never a wrong report.
@@ -50,11 +51,19 @@ def find_chunks(out_dir: Path) -> list[Path]:
 
 
 def save_chunk(
-    path: Path, preds: Predictions, steps: np.ndarray, identifier: np.ndarray, step_preds: Sequence[Predictions] = ()
+    path: Path,
+    preds: Predictions,
+    steps: np.ndarray,
+    identifier: np.ndarray,
+    step_preds: Sequence[Predictions] = (),
+    settings: str | None = None,
 ) -> None:
-    """Store one chunk atomically: its Predictions, each view's ACT steps and puzzle identifier, and,
-    when recorded, the grids after every ACT step (`step_preds[s]`: after step s + 1)."""
+    """Store one chunk atomically: its Predictions, each row's ACT steps and puzzle identifier, when
+    recorded the grids after every ACT step (`step_preds[s]`: after step s + 1), and the engine
+    settings it was predicted with (None, no key: the reference protocol, as every older shard)."""
     arrays = {c: getattr(preds, c) for c in COLUMNS} | {"steps": steps, "identifier": identifier}
+    if settings is not None:
+        arrays["settings"] = np.array(settings)
     for step, at_step in enumerate(step_preds, start=1):
         arrays |= {key: getattr(at_step, c) for key, c in zip(step_keys(step), GRID_COLUMNS)}
     buffer = io.BytesIO()
@@ -145,6 +154,18 @@ def load_chunk(path: Path) -> tuple[Predictions, np.ndarray]:
     if steps.dtype.kind not in "iu" or steps.shape != (len(preds),):
         raise DataError(f"{path}: steps: a {steps.dtype} array of shape {steps.shape}, expected ({len(preds)},)")
     return preds, steps
+
+
+def load_chunk_settings(path: Path) -> str | None:
+    """The engine settings a chunk was predicted with (harness.infer.engine.shard_settings); None when
+    it has none (the reference protocol)."""
+    with _open_shard(path) as shard:
+        if "settings" not in shard.files:
+            return None
+        text = shard["settings"]
+    if text.dtype.kind != "U" or text.shape != ():
+        raise DataError(f"{path}: settings: expected one string")
+    return str(text)
 
 
 def merge_chunks(out_dir: Path, n_views: int, chunk_size: int) -> tuple[Predictions, np.ndarray]:
