@@ -82,6 +82,9 @@ def parse_cell(spec: str, where: str) -> dict[str, Any]:
 def _pick(cells: pd.DataFrame, metric: str, nfe: str, want: dict[str, Any], ref: dict[str, Any], where: str) -> int:
     """Row index of the cell `want` names (see module docstring)."""
     budget = want.get("nfe")
+    unknown = [k for k in want if k != "nfe" and k not in cells]
+    if unknown:
+        raise DataError(f"{where}: this sweep has no {', '.join(unknown)} axis")
     keys = {k: want.get(k, None if budget is not None else ref.get(k)) for k in CELL_KEYS if k in cells}
     match = np.ones(len(cells), bool)
     for k, v in keys.items():
