@@ -271,7 +271,8 @@ def test_t_interval_and_aggregate_over_seeds():
 def test_sweep_over_seeds_writes_means_and_reuses_a_seed_free_recording(setup, kaggle_files, tmp_path):
     import pandas as pd
 
-    from harness.infer.sweep import SweepOptions, run_sweep_seeds
+    from harness.infer.sweep import run_sweep_seeds
+    from harness.infer.sweep_options import SweepOptions
     from harness.predictions.cell_scores import load_cell_scores
 
     tasks, _, _, ckpt = setup
@@ -304,7 +305,8 @@ def test_sweep_over_seeds_writes_means_and_reuses_a_seed_free_recording(setup, k
 def test_compare_sweep_cells_runs_and_repeats(setup, kaggle_files, tmp_path):
     import pandas as pd
 
-    from harness.infer.sweep import SweepOptions, run_sweep_seeds
+    from harness.infer.sweep import run_sweep_seeds
+    from harness.infer.sweep_options import SweepOptions
 
     tasks, _, _, ckpt = setup
     out = tmp_path / "sweep"

@@ -1,4 +1,5 @@
-"""`trm-eval sweep`: depth x breadth x views x halting rule x selector from one recorded run."""
+"""`trm-eval sweep`: depth x breadth x views x halting rule x selector from one recorded run (a Sudoku or
+maze set: no views axis, single-answer selectors; harness.infer.puzzle_sweep)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from harness.cli.common import console, load_set
 
 @click.command("sweep")
 @click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--tasks", "tasks_spec", required=True, metavar="SET", help="ARC task set with solutions.")
+@click.option(
+    "--tasks", "tasks_spec", required=True, metavar="SET", help="ARC task set with solutions, or a Sudoku or maze set."
+)
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
@@ -46,6 +49,15 @@ from harness.cli.common import console, load_set
 )
 @click.option("--max-aug", type=click.IntRange(min=1), help="At most N views per task (seeded sample).")
 @click.option("--seed", default=0, show_default=True, help="Restart noise, view sample and bootstrap seed.")
+@click.option(
+    "--seeds",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1, max=100),
+    help="Repeat the sweep with seeds SEED..SEED+N-1 (OUT/seeds/seed-S/) and write every cell's mean "
+    "with a 95% t interval over seeds to OUT/cells_seeds.csv. Seeds that cannot change the recording "
+    "(breadth 1 or noise 0, every view) rescore OUT's recording instead of recording again.",
+)
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "--chunk-size",
@@ -71,6 +83,7 @@ def sweep(
     identifiers: Path | None,
     max_aug: int | None,
     seed: int,
+    seeds: int,
     batch_size: int,
     chunk_size: int,
     out: Path,
@@ -79,43 +92,64 @@ def sweep(
     every step, then score every (depth, breadth, views, halting rule, selector) cell from that
     recording: OUT/cells.csv (pass@2 with 95% bootstrap intervals, the paired difference to the
     reference protocol, NFE per task, the oracle), OUT/sweep.json and OUT/report/ (report.html,
-    report.md, accuracy against NFE with the Pareto front and the reference's point).
+    report.md, accuracy against NFE with the Pareto front and the reference's point). A Sudoku or maze
+    set has no views axis: every puzzle once, exact accuracy, selectors majority, q-max, convergence, entropy.
 
     \b
         trm-eval sweep runs/demo/train/checkpoints/step_2750 --tasks runs/demo/tasks --breadth 4 -o runs/sweep
     """
     from harness.cli.tables import progress_bar
+    from harness.core.benchmarks import is_puzzle_spec, load_any
     from harness.core.dist import init_distributed
-    from harness.infer.sweep import DEFAULT_RULES, REPORT, SweepOptions, run_sweep
-    from submissions.report.sweep import ORACLE_NOTE, write_sweep_report
+    from harness.core.puzzles import PuzzleSet
+    from harness.infer.puzzle_sweep import run_puzzle_sweep_seeds
+    from harness.infer.sweep import REPORT, run_sweep_seeds
+    from harness.infer.sweep_options import DEFAULT_RULES, SweepOptions
+    from submissions.report.sweep import METRICS, oracle_note, write_sweep_report
 
-    tasks = load_set(tasks_spec)
+    puzzles = is_puzzle_spec(tasks_spec)
+    if puzzles and (identifiers is not None or max_aug is not None):
+        raise click.UsageError(
+            "--identifiers and --max-aug are for ARC sets: a Sudoku or maze set has one view per puzzle (identifier 0)"
+        )
+    tasks = load_any(tasks_spec) if puzzles else load_set(tasks_spec)
     opts = SweepOptions(depth, breadth, noise, rules or DEFAULT_RULES, max_aug, seed, batch_size, chunk_size)
     device = init_distributed().device
     with progress_bar(console) as bar:
-        task = bar.add_task(f"record on {device}", total=None, info="views")
-        cells, summary = run_sweep(
-            checkpoint,
-            tasks,
-            out,
-            opts,
-            identifiers,
-            device,
-            lambda done, total: bar.update(task, completed=done, total=total),
-        )
+        task = bar.add_task(f"record on {device}", total=None, info="puzzles" if puzzles else "views")
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if isinstance(tasks, PuzzleSet):
+            cells, summary = run_puzzle_sweep_seeds(checkpoint, tasks, out, opts, seeds, device, update)
+        else:
+            cells, summary = run_sweep_seeds(checkpoint, tasks, out, opts, seeds, identifiers, device, update)
     paths = write_sweep_report(cells, summary, out / REPORT)
-    h = summary["headline"]
+    h, metric = summary["headline"], summary.get("metric", "pass2")
+    name, per, _ = METRICS[metric]
     console.print(
         f"{summary['cells']} cells from one recording of {summary['rows']} rows x {summary['depth']} steps "
         f"({summary['record_seconds']:.1f} s recording, {summary['score_seconds']:.1f} s scoring)"
     )
     if h:
         r, c, b = h["reference"], h["cheapest_reaching_reference"], h["best_at_reference_nfe"]
-        console.print(f"reference protocol: pass@2 {100 * r['pass2']:.1f}% at {r['nfe_per_task']:.0f} NFE/task")
+        console.print(f"reference protocol: {name} {100 * r[metric]:.1f}% at {r['nfe_per_task']:.0f} NFE/{per}")
+        views = f", views {c['views']}" if "views" in c else ""
         console.print(
             f"cheapest reaching it: {c['rule']} / {c['selector']} (depth {c['depth']}, breadth "
-            f"{c['breadth']}, views {c['views']}) at {h['nfe_fraction']:.3f} x the reference's NFE"
+            f"{c['breadth']}{views}) at {h['nfe_fraction']:.3f} x the reference's NFE"
         )
-        console.print(f"best at the reference's NFE: {b['rule']} / {b['selector']}: pass@2 {100 * b['pass2']:.1f}%")
-    console.print(ORACLE_NOTE)
+        console.print(f"best at the reference's NFE: {b['rule']} / {b['selector']}: {name} {100 * b[metric]:.1f}%")
+    repeats = summary.get("repeats", {}).get("headline")
+    if repeats:
+        r, c = repeats["reference"], repeats["cheapest_reaching_reference"]
+        m = summary["repeats"]["metric"]
+        console.print(
+            f"over {r['seeds']} seeds: reference {100 * r[m + '_mean']:.1f}% (95% t interval "
+            f"{100 * r[m + '_low']:.1f} to {100 * r[m + '_high']:.1f}); cheapest reaching it on average: "
+            f"{c['rule']} / {c['selector']} (depth {c['depth']}, breadth {c['breadth']}) at "
+            f"{c['nfe_per_task_mean'] / r['nfe_per_task_mean']:.3f} x its NFE ({out / 'cells_seeds.csv'})"
+        )
+    console.print(oracle_note(metric))
     console.print(f"Cells: {out / 'cells.csv'}\nReport: {paths['html']}")

@@ -7,6 +7,8 @@ then a seeded order), and its two attempts are ranked by bincounts over answer i
 voting.vote ranks candidates. pass@2 is the Kaggle metric (per task the fraction of test outputs
 either attempt solves, averaged over tasks) with a 95% bootstrap interval over tasks, the same
 resamples for every cell, so differences to the reference cell get paired intervals.
+add_intervals, reference_index and headline also serve the Sudoku and Maze sweep
+(harness.infer.puzzle_cells): they take the metric column ("exact" there) and the reference's selector.
 """
 
 from __future__ import annotations
@@ -149,9 +151,12 @@ def score_cells(
     return pd.DataFrame(out), np.array(matrix)
 
 
-def add_intervals(cells: pd.DataFrame, matrix: np.ndarray, reference: int | None, seed: int = 0) -> pd.DataFrame:
-    """95% bootstrap intervals over tasks of pass@2 and, when a reference cell is given, of each
-    cell's difference to it (paired: the same resampled tasks); and the Pareto front in NFE."""
+def add_intervals(
+    cells: pd.DataFrame, matrix: np.ndarray, reference: int | None, seed: int = 0, metric: str = "pass2"
+) -> pd.DataFrame:
+    """95% bootstrap intervals over tasks (puzzles) of `metric` (the matrix's per-task score) and, when a
+    reference cell is given, of each cell's difference to it (paired: the same resampled tasks); and
+    the Pareto front in NFE."""
     n_tasks = matrix.shape[1]
     counts = np.random.default_rng(seed).multinomial(n_tasks, np.full(n_tasks, 1 / n_tasks), RESAMPLES)
     means = matrix @ counts.T / n_tasks
@@ -159,11 +164,11 @@ def add_intervals(cells: pd.DataFrame, matrix: np.ndarray, reference: int | None
     if reference is not None:
         diff = means - means[reference]
         cells = cells.assign(
-            delta=cells["pass2"] - cells["pass2"].iloc[reference],
+            delta=cells[metric] - cells[metric].iloc[reference],
             delta_low=np.percentile(diff, 2.5, axis=1),
             delta_high=np.percentile(diff, 97.5, axis=1),
         )
-    return cells.assign(pareto=pareto_front(cells["nfe_per_task"].to_numpy(), cells["pass2"].to_numpy()))
+    return cells.assign(pareto=pareto_front(cells["nfe_per_task"].to_numpy(), cells[metric].to_numpy()))
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -178,37 +183,49 @@ def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
     return front
 
 
-def reference_index(cells: pd.DataFrame, halt_max_steps: int, all_views: int) -> int | None:
-    """The reference protocol's cell: fixed, halt_max_steps, breadth 1, every view, votes-q."""
-    match = cells.index[
+def reference_index(
+    cells: pd.DataFrame, halt_max_steps: int, all_views: int | None = None, selector: str = "votes-q"
+) -> int | None:
+    """The reference protocol's cell: fixed, halt_max_steps, breadth 1, every view (ARC), `selector`
+    (ARC votes-q; a single-answer set's majority: with one candidate every selector agrees)."""
+    match = (
         (cells["rule"] == "fixed")
         & (cells["depth"] == halt_max_steps)
         & (cells["breadth"] == 1)
-        & (cells["views"] == all_views)
-        & (cells["selector"] == "votes-q")
-    ]
-    return int(match[0]) if len(match) else None
+        & (cells["selector"] == selector)
+    )
+    if all_views is not None:
+        match &= cells["views"] == all_views
+    found = cells.index[match]
+    return int(found[0]) if len(found) else None
 
 
-def headline(cells: pd.DataFrame, reference: int | None, selectors: Sequence[str] = ARC_SELECTORS) -> dict:
-    """The cheapest cell reaching the reference's pass@2, and the best pass@2 at the reference's NFE."""
+def headline(
+    cells: pd.DataFrame, reference: int | None, selectors: Sequence[str] = ARC_SELECTORS, metric: str = "pass2"
+) -> dict:
+    """The cheapest cell reaching the reference's `metric`, and the best `metric` at the reference's NFE."""
     if reference is None:
         return {}
     ref = cells.iloc[reference]
     pool = cells[cells["selector"].isin(selectors)]
-    reach = pool[pool["pass2"] >= ref["pass2"]].sort_values(["nfe_per_task", "pass2"], ascending=[True, False])
+    reach = pool[pool[metric] >= ref[metric]].sort_values(["nfe_per_task", metric], ascending=[True, False])
     within = pool[pool["nfe_per_task"] <= ref["nfe_per_task"]].sort_values(
-        ["pass2", "nfe_per_task"], ascending=[False, True]
+        [metric, "nfe_per_task"], ascending=[False, True]
     )
     cheapest, best = reach.iloc[0], within.iloc[0]
     return {
-        "reference": _cell(ref),
-        "cheapest_reaching_reference": _cell(cheapest),
+        "reference": _cell(ref, metric),
+        "cheapest_reaching_reference": _cell(cheapest, metric),
         "nfe_fraction": float(cheapest["nfe_per_task"] / ref["nfe_per_task"]) if ref["nfe_per_task"] else None,
-        "best_at_reference_nfe": _cell(best),
+        "best_at_reference_nfe": _cell(best, metric),
     }
 
 
-def _cell(row: pd.Series) -> dict:
-    keys = ("depth", "breadth", "views", "rule", "selector", "nfe_per_task", "pass1", "pass2", "low", "high", "oracle")
+# The scores a headline cell shows beside its metric's intervals: ARC's pass@1 and pass@2; a single-answer
+# set's exact accuracy and the share of cells right.
+SCORES = {"pass2": ("pass1", "pass2"), "exact": ("exact", "cell_accuracy")}
+
+
+def _cell(row: pd.Series, metric: str = "pass2") -> dict:
+    keys = ("depth", "breadth", "views", "rule", "selector", "nfe_per_task", *SCORES[metric], "low", "high", "oracle")
     return {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in keys if k in row}

@@ -20,8 +20,7 @@ import torch
 
 from harness.core.errors import DataError
 from harness.core.io import ensure_dir
-from harness.core.tasks import TaskSet
-from harness.data.views import Views, encode_views
+from harness.data.views import Views
 from harness.predictions.recording import Recording, load_recording, recording_path, save_recording
 from models import ACTModel
 
@@ -141,7 +140,7 @@ def _reusable(path: Path, first_view: int, n: int, depth: int, breadth: int) -> 
 def record(
     model: ACTModel,
     views: Views,
-    tasks: TaskSet,
+    encode: Callable[[Views], np.ndarray],
     out_dir: Path,
     depth: int,
     breadth: int,
@@ -152,8 +151,8 @@ def record(
     device: torch.device,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
-    """Record every chunk not on disk yet (a rerun with the same options resumes). Returns timing."""
-    canvas = int(round(model.config.seq_len**0.5))
+    """Record every chunk not on disk yet (a rerun with the same options resumes); `encode` gives a
+    chunk's views as the model's input tokens (ARC grids on a canvas, puzzle cells). Returns timing."""
     ensure_dir(out_dir)
     model = model.to(device).eval()
     done, computed, start = 0, 0, time.perf_counter()
@@ -174,7 +173,7 @@ def record(
                 model,
                 chunk_views,
                 first,
-                encode_views(chunk_views, tasks, canvas),
+                encode(chunk_views),
                 depth,
                 breadth,
                 noise,

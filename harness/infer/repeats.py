@@ -9,6 +9,7 @@ this one says how much it moves with the seed on these tasks. Both matter at sma
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json, write_text
 from harness.core.stats import t_interval
+from harness.infer.sweep_options import SweepOptions, seed_free_recording
 
 Sweep = Callable[[Path, int], tuple[pd.DataFrame, dict[str, Any]]]  # (out_dir, seed) -> (cells, summary)
+# (out_dir, options, recording_dir or None for OUT/recording) -> (cells, summary)
+SeedSweep = Callable[[Path, SweepOptions, Path | None], tuple[pd.DataFrame, dict[str, Any]]]
 
 KEYS = ("depth", "breadth", "views", "rule", "selector")  # the cell's coordinates (puzzles: no views)
 MEASURES = ("pass1", "pass2", "exact", "cell_accuracy", "oracle", "nfe_per_task", "mean_steps")
@@ -92,3 +96,14 @@ def repeat_sweep(one: Sweep, out_dir: Path, first_seed: int, n: int) -> tuple[pd
     }
     write_json(out_dir / rundir.SWEEP_SUMMARY, summary, indent=2)
     return cells, summary
+
+
+def over_seeds(sweep: SeedSweep, out_dir: Path, opts: SweepOptions, seeds: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """`sweep(where, options, recording_dir)` for seeds opts.seed .. opts.seed + seeds - 1 (repeat_sweep);
+    further seeds rescore OUT's recording when the seed cannot change it (sweep_options.seed_free_recording)."""
+    shared = out_dir / rundir.SWEEP_RECORDING if seed_free_recording(opts) else None
+
+    def one(where: Path, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+        return sweep(where, replace(opts, seed=seed), None if seed == opts.seed else shared)
+
+    return repeat_sweep(one, out_dir, opts.seed, seeds)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,52 +22,25 @@ import torch
 
 from harness.core import rundir
 from harness.core.errors import DataError
-from harness.core.io import ensure_dir, read_json, write_json, write_text
+from harness.core.io import ensure_dir, write_json, write_text
 from harness.core.tasks import TaskSet
-from harness.data.views import build_views
+from harness.data.views import build_views, encode_views
 from harness.infer.cells import CellGrid, add_intervals, headline, powers_up_to, reference_index, score_cells
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
 from harness.infer.record import load_all, record
-from harness.infer.repeats import repeat_sweep
+from harness.infer.repeats import over_seeds
+from harness.infer.sweep_options import SweepOptions, check_options
 from harness.predictions.cell_scores import CellScores, save_cell_scores
 from harness.predictions.recording import stored_bytes
 from models.families import family_of
 from voting.halting import HaltRule
 
-DEFAULT_RULES = ("fixed", "q:0", "stable:1", "stable:2", "converged:0.01", "converged:0.001", "entropy:2:0.01")
-RECORDING, OPTIONS, CELLS, SUMMARY, REPORT = (
+RECORDING, CELLS, SUMMARY, REPORT = (
     rundir.SWEEP_RECORDING,
-    rundir.SWEEP_OPTIONS,
     rundir.SWEEP_CELLS,
     rundir.SWEEP_SUMMARY,
     rundir.SWEEP_REPORT,
 )
-
-
-@dataclass(frozen=True)
-class SweepOptions:
-    depth: int | None = None  # None: twice the model's halt_max_steps
-    breadth: int = 1
-    noise: float = 0.1  # restart noise scale (std of the Gaussian added to H_init and L_init)
-    rules: tuple[str, ...] = DEFAULT_RULES
-    max_aug: int | None = None
-    seed: int = 0
-    batch_size: int = 256
-    chunk_size: int = 4096
-
-
-def _check_options(out_dir: Path, options: dict[str, Any]) -> None:
-    """A recording is only resumed with the options it was made with."""
-    path = out_dir / OPTIONS
-    if path.exists():
-        saved = read_json(path)
-        if saved != options:
-            changed = sorted(k for k in options if saved.get(k) != options[k])
-            raise DataError(
-                f"{out_dir}: holds a sweep recorded with other options ({', '.join(changed)}); "
-                f"use another -o or delete it"
-            )
-    write_json(path, options, indent=2)
 
 
 def run_sweep(
@@ -102,13 +75,14 @@ def run_sweep(
         "tasks_hash": tasks.hash,
     }
     ensure_dir(out_dir)
-    _check_options(out_dir, options)
+    check_options(out_dir, options)
     device = device or torch.device("cpu")
     recording_dir = recording_dir or out_dir / RECORDING
+    canvas = int(round(model.config.seq_len**0.5))
     timing = record(
         model,
         views,
-        tasks,
+        lambda chunk: encode_views(chunk, tasks, canvas),
         recording_dir,
         depth,
         opts.breadth,
@@ -124,7 +98,6 @@ def run_sweep(
     per_input = int(pd.DataFrame({"task": views.task_ids, "index": views.test_index}).value_counts().max())
     nfe_step = family_of(model.config).nfe_per_step(model.config)
     grid = CellGrid(tuple(range(1, depth + 1)), powers_up_to(opts.breadth), powers_up_to(per_input), rules)
-    canvas = int(round(model.config.seq_len**0.5))
     cells, matrix = score_cells(rec, tasks, canvas, nfe_step, grid, opts.seed)
     ref = reference_index(cells, halt_max, per_input)
     cells = add_intervals(cells, matrix, ref, opts.seed)
@@ -167,12 +140,6 @@ def truth_order(tasks: TaskSet) -> list[str]:
     return list(tasks.solutions())
 
 
-def seed_free_recording(opts: SweepOptions) -> bool:
-    """Whether the seed leaves the recording unchanged (one start per view, or no noise, and every
-    view): then the sweeps of further seeds rescore OUT's recording instead of recording again."""
-    return (opts.breadth == 1 or opts.noise == 0) and opts.max_aug is None
-
-
 def run_sweep_seeds(
     checkpoint: Path,
     tasks: TaskSet,
@@ -185,19 +152,8 @@ def run_sweep_seeds(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """run_sweep for seeds opts.seed .. opts.seed + seeds - 1; with seeds > 1 the summary gains
     `repeats` (harness.infer.repeats) and OUT/cells_seeds.csv is written. Returns seed 1's cells."""
-    shared = out_dir / RECORDING if seed_free_recording(opts) else None
 
-    def one(where: Path, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-        first = seed == opts.seed
-        return run_sweep(
-            checkpoint,
-            tasks,
-            where,
-            replace(opts, seed=seed),
-            identifiers_path,
-            device,
-            progress,
-            None if first else shared,
-        )
+    def one(where: Path, o: SweepOptions, recording: Path | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+        return run_sweep(checkpoint, tasks, where, o, identifiers_path, device, progress, recording)
 
-    return repeat_sweep(one, out_dir, opts.seed, seeds)
+    return over_seeds(one, out_dir, opts, seeds)
