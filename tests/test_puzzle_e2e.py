@@ -68,6 +68,8 @@ def test_evaluate_score_predict_and_report_a_sudoku_set(trained, tmp_path):
     assert score["exact_accuracy"] == score["exact_by_step"]["2"] and 0 < score["fill_accuracy"] < 1
     record = json.loads((out / "run.json").read_text())
     assert record["views"] == 200 and record["max_steps"] == 2 and record["family"] == "trm"
+    assert record["nfe_per_task"] == pytest.approx(2 * record["nfe_per_step"])  # fixed: every step of every puzzle
+    assert record["nfe_reference_per_task"] == 2 * record["nfe_per_step"]
     assert len(list((out / "predictions").glob("puzzles-*.npz"))) == 4
     again = json.loads(run("score", out, "--against", "sudoku-6x6/test", "--json"))
     assert {k: again[k] for k in ("exact", "cell_accuracy", "by_rating")} == {
@@ -89,6 +91,7 @@ def test_evaluate_score_predict_and_report_a_sudoku_set(trained, tmp_path):
     assert "Sudoku and maze" in page and "<svg" in page and "leaderboard.csv" not in page
     board = (tmp_path / "report" / "puzzle_leaderboard.csv").read_text()
     assert "quoted" not in board  # a generated set: no published numbers beside it
+    assert "nfe_per_task" in board.splitlines()[0] and "NFE/puzzle" in page
     assert (tmp_path / "report" / "plots" / "puzzle-depth.svg").exists()
     compared = json.loads(run("compare", out, tmp_path / "q", "--json"))  # paired per puzzle: a sign test
     q_score = json.loads((tmp_path / "q" / "score.json").read_text())

@@ -153,3 +153,13 @@ def test_sweep_command_on_a_sudoku_set(swept, tmp_path):
     assert (out / "report" / "plots" / "accuracy_vs_nfe.svg").read_text().startswith("<?xml")
     refused = CliRunner().invoke(cli, [*args, "--max-aug", "2"])
     assert refused.exit_code == 2 and "for ARC sets" in refused.output
+    one_start = [a if a != "2" else "1" for a in args]  # --breadth 1: the seed changes nothing on puzzles
+    same = CliRunner().invoke(cli, [*one_start, "--seeds", "3"])
+    assert same.exit_code == 2 and "every seed gives the same sweep" in same.output
+    compared = CliRunner().invoke(cli, ["compare", str(out), f"{out}@rule=q,breadth=2,selector=q-max", "--json"])
+    assert compared.exit_code == 0, compared.output
+    got = json.loads(compared.output)
+    assert got["metric"] == "exact" and got["tasks"] == 200
+    assert got["score_a"] == pytest.approx(summary["headline"]["reference"]["exact"])
+    no_views = CliRunner().invoke(cli, ["compare", str(out), f"{out}@views=2"])
+    assert no_views.exit_code == 1 and "no views axis" in no_views.output

@@ -246,6 +246,10 @@ def test_sweep_command_end_to_end(setup, kaggle_files, tmp_path):
     assert again.exit_code == 0 and json.loads((out / "sweep.json").read_text())["views_computed"] == 0
     other = CliRunner().invoke(cli, args[:-2] + ["--noise", "0.3", "-o", str(out)])
     assert other.exit_code == 1 and "other options" in other.output
+    seeded = CliRunner().invoke(cli, args[:-2] + ["--seeds", "2", "-o", str(tmp_path / "seeded")])
+    assert seeded.exit_code == 0 and "over 2 seeds: reference" in seeded.output, seeded.output
+    page = (tmp_path / "seeded" / "report" / "report.md").read_text()
+    assert "Over 2 seeds" in page and "| reference |" in page
 
 
 def test_t_interval_and_aggregate_over_seeds():

@@ -98,7 +98,10 @@ def sweep(
     \b
         trm-eval sweep runs/demo/train/checkpoints/step_2750 --tasks runs/demo/tasks --breadth 4 -o runs/sweep
     """
+    import pandas as pd
+
     from harness.cli.tables import progress_bar
+    from harness.core import rundir
     from harness.core.benchmarks import is_puzzle_spec, load_any
     from harness.core.dist import init_distributed
     from harness.core.puzzles import PuzzleSet
@@ -111,6 +114,11 @@ def sweep(
     if puzzles and (identifiers is not None or max_aug is not None):
         raise click.UsageError(
             "--identifiers and --max-aug are for ARC sets: a Sudoku or maze set has one view per puzzle (identifier 0)"
+        )
+    if puzzles and seeds > 1 and (breadth == 1 or noise == 0):
+        raise click.UsageError(
+            "--seeds: on a Sudoku or maze set only the restart noise depends on the seed, so with --breadth 1 "
+            "or --noise 0 every seed gives the same sweep"
         )
     tasks = load_any(tasks_spec) if puzzles else load_set(tasks_spec)
     opts = SweepOptions(depth, breadth, noise, rules or DEFAULT_RULES, max_aug, seed, batch_size, chunk_size)
@@ -125,7 +133,9 @@ def sweep(
             cells, summary = run_puzzle_sweep_seeds(checkpoint, tasks, out, opts, seeds, device, update)
         else:
             cells, summary = run_sweep_seeds(checkpoint, tasks, out, opts, seeds, identifiers, device, update)
-    paths = write_sweep_report(cells, summary, out / REPORT)
+    seeds_csv = out / rundir.SWEEP_SEED_CELLS
+    by_seed = pd.read_csv(seeds_csv) if summary.get("repeats") and seeds_csv.is_file() else None
+    paths = write_sweep_report(cells, summary, out / REPORT, by_seed)
     h, metric = summary["headline"], summary.get("metric", "pass2")
     name, per, _ = METRICS[metric]
     console.print(

@@ -29,6 +29,7 @@ from harness.core.puzzles import PuzzleSet
 from harness.data.puzzle_encoding import decode_tokens, encode_cells, vocab_size
 from harness.infer.checkpoints import load_checkpoint, tensor_counts
 from harness.infer.engine import run_chunk
+from harness.infer.nfe import nfe_record
 from harness.pipeline import score_puzzle_predictions
 from harness.predictions.puzzle_shards import load_puzzle_chunk, puzzle_chunk_path, save_puzzle_chunk
 from models import ACTModel, ModelConfig
@@ -193,6 +194,11 @@ def run_puzzle_evaluate(
         "world_size": world_size,
         "gpu_seconds": seconds * world_size if on_gpu else None,
     }
+    # Per puzzle (a puzzle is a task): the steps run (the shards' mean) and the reference's.
+    total_steps = np.array([summary.get("mean_steps", 0.0) * len(puzzles)])
+    nfe = nfe_record(info["manifest"], total_steps, len(puzzles), len(puzzles))
+    run["nfe_per_step"], run["nfe_per_task"] = nfe["nfe_per_step"], nfe["nfe_per_task"]
+    run["nfe_reference_per_task"] = nfe["nfe_reference_per_task"]
     write_json(run_dir / rundir.SCORE, summary, indent=2)
     write_json(run_dir / rundir.EVALUATION_RECORD, run, indent=2)
     return summary

@@ -64,6 +64,8 @@ COLUMNS = [
     "cell_accuracy",
     "fill_accuracy",
     "valid_path_rate",
+    "nfe_per_task",
+    "nfe_reference_per_task",
     "gpu_seconds",
 ]
 SHOWN = [
@@ -76,6 +78,7 @@ SHOWN = [
     "exact [95% CI]",
     "cells (all / to fill)",
     "valid paths",
+    "NFE/puzzle (reference)",
     "puzzles solved",
 ]
 
@@ -114,6 +117,8 @@ def run_row(run: PuzzleRun) -> dict:
         "cell_accuracy": s["cell_accuracy"],
         "fill_accuracy": s["fill_accuracy"],
         "valid_path_rate": s.get("valid_path_rate"),
+        "nfe_per_task": meta.get("nfe_per_task"),
+        "nfe_reference_per_task": meta.get("nfe_reference_per_task"),
         "gpu_seconds": meta.get("gpu_seconds"),
     }
 
@@ -158,6 +163,7 @@ def display_puzzles(board: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             f"{pct(r['exact'])} [{100 * r['exact_low']:.2f}, {100 * r['exact_high']:.2f}]",
             f"{pct(r['cell_accuracy'])} / {pct(r['fill_accuracy'])}",
             pct(r["valid_path_rate"]) if known(r["valid_path_rate"]) else DASH,
+            f"{r['nfe_per_task']:,.0f} ({r['nfe_reference_per_task']:,.0f})" if known(r["nfe_per_task"]) else DASH,
             f"{int(r['puzzles_exact']):,} / {int(r['puzzles']):,}",
         ]
         for _, r in measured.iterrows()

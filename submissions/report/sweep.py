@@ -9,6 +9,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.core.io import ensure_dir, write_text
@@ -123,12 +124,33 @@ def _markdown(summary: dict[str, Any], front: pd.DataFrame, svg_name: str) -> st
     return "\n".join(lines)
 
 
+def seeds_table(table: pd.DataFrame, summary: dict[str, Any], top: int = 10) -> pd.DataFrame:
+    """The reference cell, then the `top` cells by their mean over seeds: mean, sd and 95% t interval."""
+    metric = summary["repeats"]["metric"]
+    ref = summary["repeats"]["headline"].get("reference")
+    keys = [k for k in ("depth", "breadth", "views", "rule", "selector") if k in table]
+    is_ref = np.ones(len(table), bool) if ref else np.zeros(len(table), bool)
+    for k in keys if ref else ():
+        is_ref &= (table[k] == ref[k]).to_numpy()
+    best = table[~is_ref].sort_values([f"{metric}_mean", "nfe_per_task_mean"], ascending=[False, True]).head(top)
+    shown = pd.concat([table[is_ref], best])
+    stats = {f"{metric}_{s}": f"{s} %" for s in ("mean", "sd", "low", "high")}
+    out = shown[keys].assign(
+        nfe_per_task=shown["nfe_per_task_mean"].round(0).astype(int),
+        **{v: (100 * shown[k]).round(2) for k, v in stats.items()},
+    )
+    return out.assign(cell=np.where(is_ref[shown.index], "reference", "")).reset_index(drop=True)
+
+
 def _views(cell: dict[str, Any]) -> str:
     return f", {cell['views']} views" if "views" in cell else ""
 
 
-def write_sweep_report(cells: pd.DataFrame, summary: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Write the page and its parts under out_dir; returns their paths."""
+def write_sweep_report(
+    cells: pd.DataFrame, summary: dict[str, Any], out_dir: Path, seeds: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """Write the page and its parts under out_dir; returns their paths. `seeds`: the sweep's
+    cells_seeds.csv when it ran over several seeds (a section of means and intervals over seeds)."""
     out = ensure_dir(out_dir)
     metric = summary.get("metric", "pass2")
     h = summary.get("headline") or {}
@@ -139,13 +161,19 @@ def write_sweep_report(cells: pd.DataFrame, summary: dict[str, Any], out_dir: Pa
     }
     front = cells[cells["pareto"]].sort_values("nfe_per_task")
     markdown = _markdown(summary, front, "plots/accuracy_vs_nfe.svg")
+    repeats = ""
+    if seeds is not None and summary.get("repeats"):
+        shown = seeds_table(seeds, summary)
+        title = f"Over {len(summary['repeats']['seeds'])} seeds (mean, sd and 95% t interval over seeds)"
+        markdown += f"\n## {title}\n\n{_markdown_table(shown)}\n"
+        repeats = f"<h2>{html.escape(title)}</h2>{shown.to_html(index=False)}"
     paths["markdown"] = write_text(out / "report.md", markdown)
     body = html.escape(markdown.split("![", 1)[0]).replace("\n", "<br>\n")
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>sweep {html.escape(summary['tasks'])}</title>"
         f"</head><body style='font-family:sans-serif;max-width:60em'>{body}{svg}"
         f"<p><em>{html.escape(oracle_note(metric))}</em></p><h2>Pareto front</h2>"
-        f"{_table(front, metric).to_html(index=False)}</body></html>"
+        f"{_table(front, metric).to_html(index=False)}{repeats}</body></html>"
     )
     paths["html"] = write_text(out / "report.html", page)
     return paths
