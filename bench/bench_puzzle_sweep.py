@@ -40,7 +40,7 @@ from harness.infer.checkpoints import load_checkpoint
 from harness.infer.puzzle_sweep import run_puzzle_sweep
 from harness.infer.record import record_rows, start_states
 from harness.infer.sweep import RECORDING
-from harness.infer.sweep_options import SweepOptions
+from harness.infer.sweep_common import SweepOptions
 from harness.train.state import checkpoint_dirs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -22,7 +22,7 @@ from harness.config import load_config
 from harness.core.sources import load_tasks, save_kaggle
 from harness.data.subsets import load_subset, subset_name
 from harness.infer.sweep import run_sweep_seeds
-from harness.infer.sweep_options import SweepOptions
+from harness.infer.sweep_common import SweepOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stamp import stamp  # noqa: E402

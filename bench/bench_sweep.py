@@ -33,7 +33,7 @@ from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
 from harness.infer.record import record_rows, start_states
 from harness.infer.sweep import RECORDING, run_sweep
-from harness.infer.sweep_options import SweepOptions
+from harness.infer.sweep_common import SweepOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stamp import stamp  # noqa: E402

@@ -23,7 +23,7 @@ from harness.infer.checkpoints import save_checkpoint
 from harness.infer.engine import run_chunk
 from harness.infer.puzzle_eval import run_puzzle_evaluate
 from harness.infer.puzzle_sweep import run_puzzle_sweep
-from harness.infer.sweep_options import DEFAULT_RULES, SweepOptions
+from harness.infer.sweep_common import DEFAULT_RULES, SweepOptions
 from models import TRM, TRMConfig
 from models.families import family_of
 from voting.selectors import SINGLE_SELECTORS

@@ -276,7 +276,7 @@ def test_sweep_over_seeds_writes_means_and_reuses_a_seed_free_recording(setup, k
     import pandas as pd
 
     from harness.infer.sweep import run_sweep_seeds
-    from harness.infer.sweep_options import SweepOptions
+    from harness.infer.sweep_common import SweepOptions
     from harness.predictions.cell_scores import load_cell_scores
 
     tasks, _, _, ckpt = setup
@@ -310,7 +310,7 @@ def test_compare_sweep_cells_runs_and_repeats(setup, kaggle_files, tmp_path):
     import pandas as pd
 
     from harness.infer.sweep import run_sweep_seeds
-    from harness.infer.sweep_options import SweepOptions
+    from harness.infer.sweep_common import SweepOptions
 
     tasks, _, _, ckpt = setup
     out = tmp_path / "sweep"

@@ -107,7 +107,7 @@ def sweep(
     from harness.core.puzzles import PuzzleSet
     from harness.infer.puzzle_sweep import run_puzzle_sweep_seeds
     from harness.infer.sweep import REPORT, run_sweep_seeds
-    from harness.infer.sweep_options import DEFAULT_RULES, SweepOptions
+    from harness.infer.sweep_common import DEFAULT_RULES, SweepOptions
     from submissions.report.sweep import METRICS, oracle_note, write_sweep_report
 
     puzzles = is_puzzle_spec(tasks_spec)

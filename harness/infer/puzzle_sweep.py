@@ -11,9 +11,7 @@ OUT/cell_scores.npz (per cell, 1.0 per puzzle solved exactly) and OUT/sweep.json
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from harness.core import rundir
 from harness.core.errors import DataError
-from harness.core.io import ensure_dir, write_json, write_text
 from harness.core.puzzles import PuzzleSet
 from harness.data.puzzle_encoding import encode_cells
 from harness.data.views import Views
@@ -31,12 +27,9 @@ from harness.infer.cells import add_intervals, headline, powers_up_to, reference
 from harness.infer.checkpoints import load_checkpoint
 from harness.infer.puzzle_cells import PuzzleGrid, score_puzzle_cells
 from harness.infer.puzzle_eval import check_fits
-from harness.infer.record import load_all, record
 from harness.infer.repeats import over_seeds
-from harness.infer.sweep_options import SweepOptions, check_options
-from harness.predictions.cell_scores import CellScores, save_cell_scores
-from harness.predictions.recording import stored_bytes
-from models.families import family_of
+from harness.infer.sweep_common import SweepOptions, record_largest, write_sweep
+from harness.predictions.cell_scores import CellScores
 from voting.halting import HaltRule
 from voting.selectors import SINGLE_SELECTORS
 
@@ -78,74 +71,33 @@ def run_puzzle_sweep(
         raise DataError(f"{puzzles.name}: no puzzles, so no cell can be scored")
     model, manifest = load_checkpoint(checkpoint)
     check_fits(model.config, puzzles, checkpoint)
-    halt_max = model.config.halt_max_steps
-    depth = opts.depth or 2 * halt_max
-    options = asdict(opts) | {
-        "depth": depth,
-        "rules": list(opts.rules),
-        "checkpoint": str(checkpoint),
-        "tasks_hash": puzzles.hash,
-    }
-    ensure_dir(out_dir)
-    check_options(out_dir, options)
     device = device or torch.device("cpu")
-    recording_dir = recording_dir or out_dir / rundir.SWEEP_RECORDING
-    timing = record(
-        model,
-        puzzle_views(puzzles),
-        lambda chunk: encode_cells(puzzles.questions[chunk.task_ids.astype(np.int64)]),
-        recording_dir,
-        depth,
-        opts.breadth,
-        opts.noise,
-        opts.seed,
-        opts.batch_size,
-        opts.chunk_size,
-        device,
-        progress,
-    )
-    start = time.perf_counter()
-    rec = load_all(recording_dir, len(puzzles), opts.chunk_size)
-    nfe_step = family_of(model.config).nfe_per_step(model.config)
-    grid = PuzzleGrid(tuple(range(1, depth + 1)), powers_up_to(opts.breadth), rules)
-    cells, matrix = score_puzzle_cells(rec, puzzles, nfe_step, grid)
-    ref = reference_index(cells, halt_max, selector="majority")
+
+    def encode(chunk: Views) -> np.ndarray:
+        return encode_cells(puzzles.questions[chunk.task_ids.astype(np.int64)])
+
+    views = puzzle_views(puzzles)
+    run = record_largest(model, views, encode, out_dir, opts, checkpoint, puzzles.hash, device, progress, recording_dir)
+    grid = PuzzleGrid(tuple(range(1, run.depth + 1)), powers_up_to(opts.breadth), rules)
+    cells, matrix = score_puzzle_cells(run.rec, puzzles, run.nfe_step, grid)
+    ref = reference_index(cells, run.halt_max, selector="majority")
     cells = add_intervals(cells, matrix, ref, opts.seed, METRIC)
     n = len(puzzles)
-    summary: dict[str, Any] = {
-        "checkpoint": str(checkpoint),
-        "checkpoint_step": manifest.get("step"),
-        "family": manifest.get("family", "trm"),
+    fields = {
         "benchmark": puzzles.kind,
         "metric": METRIC,
         "tasks": puzzles.name,
         "tasks_hash": puzzles.hash,
-        "nfe_per_step": nfe_step,
-        "halt_max_steps": halt_max,
-        "depth": depth,
-        "breadth": opts.breadth,
-        "noise": opts.noise,
-        "seed": opts.seed,
         "puzzles": n,
         "views": n,
         "views_per_input": 1,
-        "rows": len(rec),
-        "cells": len(cells),
         # Per puzzle: what the recording ran, and what the reference protocol (fixed, halt_max_steps) runs.
-        "nfe_recorded_per_task": depth * len(rec) * nfe_step / n,
-        "nfe_reference_per_task": halt_max * nfe_step,
-        "record_seconds": timing["seconds"],
-        "views_computed": timing["views_computed"],
-        "score_seconds": time.perf_counter() - start,
-        "device": str(device),
-        "gpu_seconds": timing["seconds"] if device.type == "cuda" else None,
-        "predictions_bytes": stored_bytes(rec),
+        "nfe_recorded_per_task": run.depth * len(run.rec) * run.nfe_step / n,
+        "nfe_reference_per_task": run.halt_max * run.nfe_step,
         "headline": headline(cells, ref, SINGLE_SELECTORS, METRIC),
     }
-    write_text(out_dir / rundir.SWEEP_CELLS, cells.to_csv(index=False))
-    save_cell_scores(out_dir / rundir.SWEEP_CELL_SCORES, CellScores(np.arange(n).astype(str), matrix, METRIC))
-    write_json(out_dir / rundir.SWEEP_SUMMARY, summary, indent=2)
-    return cells, summary
+    scores = CellScores(np.arange(n).astype(str), matrix, METRIC)
+    return cells, write_sweep(out_dir, run, opts, checkpoint, manifest, device, cells, scores, fields)
 
 
 def run_puzzle_sweep_seeds(

@@ -20,7 +20,7 @@ from harness.core import rundir
 from harness.core.errors import DataError
 from harness.core.io import write_json, write_text
 from harness.core.stats import t_interval
-from harness.infer.sweep_options import SweepOptions, seed_free_recording
+from harness.infer.sweep_common import SweepOptions, seed_free_recording
 
 Sweep = Callable[[Path, int], tuple[pd.DataFrame, dict[str, Any]]]  # (out_dir, seed) -> (cells, summary)
 # (out_dir, options, recording_dir or None for OUT/recording) -> (cells, summary)
@@ -100,7 +100,7 @@ def repeat_sweep(one: Sweep, out_dir: Path, first_seed: int, n: int) -> tuple[pd
 
 def over_seeds(sweep: SeedSweep, out_dir: Path, opts: SweepOptions, seeds: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """`sweep(where, options, recording_dir)` for seeds opts.seed .. opts.seed + seeds - 1 (repeat_sweep);
-    further seeds rescore OUT's recording when the seed cannot change it (sweep_options.seed_free_recording)."""
+    further seeds rescore OUT's recording when the seed cannot change it (sweep_common.seed_free_recording)."""
     shared = out_dir / rundir.SWEEP_RECORDING if seed_free_recording(opts) else None
 
     def one(where: Path, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:

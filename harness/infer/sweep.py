@@ -10,9 +10,8 @@ sweep in OUT/seeds/seed-<S>/, sharing OUT's recording when the seed cannot chang
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +21,13 @@ import torch
 
 from harness.core import rundir
 from harness.core.errors import DataError
-from harness.core.io import ensure_dir, write_json, write_text
 from harness.core.tasks import TaskSet
 from harness.data.views import build_views, encode_views
 from harness.infer.cells import CellGrid, add_intervals, headline, powers_up_to, reference_index, score_cells
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
-from harness.infer.record import load_all, record
 from harness.infer.repeats import over_seeds
-from harness.infer.sweep_options import SweepOptions, check_options
-from harness.predictions.cell_scores import CellScores, save_cell_scores
-from harness.predictions.recording import stored_bytes
-from models.families import family_of
+from harness.infer.sweep_common import SweepOptions, record_largest, write_sweep
+from harness.predictions.cell_scores import CellScores
 from voting.halting import HaltRule
 
 RECORDING, CELLS, SUMMARY, REPORT = (
@@ -66,73 +61,29 @@ def run_sweep(
         raise DataError(f"{checkpoint}: its layout has no puzzle of {tasks.name}")
     if not tasks.solutions():
         raise DataError(f"{tasks.name}: no solutions, so no cell can be scored")
-    halt_max = model.config.halt_max_steps
-    depth = opts.depth or 2 * halt_max
-    options = asdict(opts) | {
-        "depth": depth,
-        "rules": list(opts.rules),
-        "checkpoint": str(checkpoint),
-        "tasks_hash": tasks.hash,
-    }
-    ensure_dir(out_dir)
-    check_options(out_dir, options)
     device = device or torch.device("cpu")
-    recording_dir = recording_dir or out_dir / RECORDING
     canvas = int(round(model.config.seq_len**0.5))
-    timing = record(
-        model,
-        views,
-        lambda chunk: encode_views(chunk, tasks, canvas),
-        recording_dir,
-        depth,
-        opts.breadth,
-        opts.noise,
-        opts.seed,
-        opts.batch_size,
-        opts.chunk_size,
-        device,
-        progress,
-    )
-    start = time.perf_counter()
-    rec = load_all(recording_dir, len(views), opts.chunk_size)
+    encode = partial(encode_views, tasks=tasks, canvas=canvas)
+    run = record_largest(model, views, encode, out_dir, opts, checkpoint, tasks.hash, device, progress, recording_dir)
     per_input = int(pd.DataFrame({"task": views.task_ids, "index": views.test_index}).value_counts().max())
-    nfe_step = family_of(model.config).nfe_per_step(model.config)
-    grid = CellGrid(tuple(range(1, depth + 1)), powers_up_to(opts.breadth), powers_up_to(per_input), rules)
-    cells, matrix = score_cells(rec, tasks, canvas, nfe_step, grid, opts.seed)
-    ref = reference_index(cells, halt_max, per_input)
+    depths = tuple(range(1, run.depth + 1))
+    grid = CellGrid(depths, powers_up_to(opts.breadth), powers_up_to(per_input), rules)
+    cells, matrix = score_cells(run.rec, tasks, canvas, run.nfe_step, grid, opts.seed)
+    ref = reference_index(cells, run.halt_max, per_input)
     cells = add_intervals(cells, matrix, ref, opts.seed)
     n_tasks = len(tasks.solutions())
-    summary: dict[str, Any] = {
-        "checkpoint": str(checkpoint),
-        "checkpoint_step": manifest.get("step"),
-        "family": manifest.get("family", "trm"),
+    fields = {
         "tasks": tasks.name,
         "tasks_hash": tasks.hash,
-        "nfe_per_step": nfe_step,
-        "halt_max_steps": halt_max,
-        "depth": depth,
-        "breadth": opts.breadth,
-        "noise": opts.noise,
-        "seed": opts.seed,
         "views": len(views),
         "views_per_input": per_input,
-        "rows": len(rec),
-        "cells": len(cells),
         # What the recording ran, and what the reference protocol runs on the same views.
-        "nfe_recorded_per_task": depth * len(rec) * nfe_step / n_tasks,
-        "nfe_reference_per_task": halt_max * len(views) * nfe_step / n_tasks,
-        "record_seconds": timing["seconds"],
-        "views_computed": timing["views_computed"],
-        "score_seconds": time.perf_counter() - start,
-        "device": str(device),
-        "gpu_seconds": timing["seconds"] if device.type == "cuda" else None,
-        "predictions_bytes": stored_bytes(rec),
+        "nfe_recorded_per_task": run.depth * len(run.rec) * run.nfe_step / n_tasks,
+        "nfe_reference_per_task": run.halt_max * len(views) * run.nfe_step / n_tasks,
         "headline": headline(cells, ref),
     }
-    write_text(out_dir / CELLS, cells.to_csv(index=False))
-    save_cell_scores(out_dir / rundir.SWEEP_CELL_SCORES, CellScores(np.array(truth_order(tasks)), matrix, "pass2"))
-    write_json(out_dir / SUMMARY, summary, indent=2)
-    return cells, summary
+    scores = CellScores(np.array(truth_order(tasks)), matrix, "pass2")
+    return cells, write_sweep(out_dir, run, opts, checkpoint, manifest, device, cells, scores, fields)
 
 
 def truth_order(tasks: TaskSet) -> list[str]:
