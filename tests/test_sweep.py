@@ -373,3 +373,66 @@ def replace_opts(opts, **changes):
     from dataclasses import replace
 
     return replace(opts, **changes)
+
+
+def test_a_verdict_follows_its_test_and_says_when_the_mean_disagrees():
+    from submissions.report.compare import compare_sides
+    from submissions.report.sides import Side
+
+    tasks = [f"t{i:02d}" for i in range(11)]
+    a = np.array([[0.0] * 10 + [1.0]])
+    b = np.array([[0.05] * 10 + [0.0]])  # B higher on 10 tasks by a little, A on 1 by a lot
+    side = lambda name, s: Side(name, "set", "h" * 64, tasks, s, "pass2", 100.0)  # noqa: E731
+    result = compare_sides(side("A", a), side("B", b))
+    assert result.better_b == 10 and result.better_a == 1 and result.significant and result.difference < 0
+    assert result.verdict.startswith("Inconclusive: more tasks favour B")
+    clear = compare_sides(side("A", a), side("B", b + np.array([[0] * 10 + [1.0]])))
+    assert clear.verdict.startswith("B is better than A") and clear.nfe_ratio == 1.0
+
+
+def test_nan_and_negative_tolerances_are_refused():
+    for spec, message in (("q:nan", "finite"), ("converged:-1", "tolerance"), ("entropy:2:-0.5", "tolerance")):
+        with pytest.raises(ValueError, match=message):
+            HaltRule.parse(spec)
+
+
+@pytest.mark.e2e
+def test_sweep_resumes_across_batch_sizes_and_rules_and_compare_refuses_what_it_cannot_read(
+    setup, kaggle_files, tmp_path
+):
+    import pandas as pd
+
+    from harness.core.errors import DataError
+    from harness.infer.sweep import run_sweep
+    from harness.infer.sweep_common import SweepOptions
+
+    tasks, _, _, ckpt = setup
+    out = tmp_path / "sweep"
+    run_sweep(ckpt, tasks, out, SweepOptions(depth=2, rules=("fixed", "q:0"), batch_size=8))
+    _, summary = run_sweep(ckpt, tasks, out, SweepOptions(depth=2, rules=("stable:1",), batch_size=3))
+    assert summary["views_computed"] == 0 and set(pd.read_csv(out / "cells.csv")["rule"]) == {"stable:1"}
+    with pytest.raises(DataError, match="given twice"):
+        run_sweep(ckpt, tasks, out, SweepOptions(depth=2, rules=("q", "q:0")))
+    # Depth 2 is below the model's halt_max_steps 3: no reference cell, so every axis must be named.
+    assert summary["headline"] == {}
+
+    def compare(*args: str):
+        return CliRunner().invoke(cli, ["compare", *args])
+
+    missing = compare(str(out), f"{out}@rule=stable:1")
+    assert missing.exit_code == 1 and "no reference protocol cell" in missing.output
+    named = f"{out}@depth=2,breadth=1,views=4,rule=stable:1,selector=votes"
+    assert compare(str(out) + "@nfe=1e9", named, "--json").exit_code == 0
+    assert compare(str(out), str(out), "--nfe", "0").exit_code == 2  # --nfe must be > 0
+    run = tmp_path / "eval"
+    assert CliRunner().invoke(cli, ["evaluate", str(ckpt), "--tasks", str(kaggle_files), "-o", str(run)]).exit_code == 0
+    nothing = compare(str(run), str(run), "--nfe", "100")
+    assert nothing.exit_code == 2 and "neither side is a sweep" in nothing.output
+    (out / "cells.csv").unlink()
+    torn = compare(named, str(run))
+    assert torn.exit_code == 1 and "cells.csv: cannot read it" in torn.output and "Traceback" not in torn.output
+    # Plain shards are not reused for --record-steps: they kept no per-step predictions.
+    steps = CliRunner().invoke(
+        cli, ["evaluate", str(ckpt), "--tasks", str(kaggle_files), "--record-steps", "-o", str(run)]
+    )
+    assert steps.exit_code == 0 and "kept no per-step predictions" in steps.output

@@ -14,6 +14,7 @@ Every rule stops at `depth` at the latest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,10 @@ class HaltRule:
         except ValueError:
             raise ValueError(f"halting rule {spec!r}: parameters must be numbers") from None
         params = values + default[len(values) :]
+        if not all(math.isfinite(v) for v in params):
+            raise ValueError(f"halting rule {spec!r}: parameters must be finite numbers")
+        if name in ("converged", "entropy") and params[-1] < 0:
+            raise ValueError(f"halting rule {spec!r}: the tolerance must be >= 0")
         if name in ("stable", "entropy") and (params[0] < 1 or params[0] != int(params[0])):
             raise ValueError(f"halting rule {spec!r}: k must be a whole number >= 1")
         return cls(name, params)

@@ -122,6 +122,8 @@ def compare(sides: tuple[str, ...], versus: tuple[str, ...], nfe: float | None, 
         for g in group:
             if not is_sweep(g) and not Path(g).is_dir():
                 raise click.UsageError(f"{g}: no such run directory or sweep")
+    if nfe is not None and not any(is_sweep(g) for g in (*group_a, *group_b)):
+        raise click.UsageError("--nfe picks cells of sweeps, and neither side is a sweep")
     if not versus and not any(is_sweep(g) or is_puzzle_run(Path(g)) for g in sides):
         a, b = load_runs(list(sides))
         _print_runs(compare_runs(a, b, alpha), as_json)

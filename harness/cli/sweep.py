@@ -55,8 +55,9 @@ from harness.cli.common import console, load_set
     show_default=True,
     type=click.IntRange(min=1, max=100),
     help="Repeat the sweep with seeds SEED..SEED+N-1 (OUT/seeds/seed-S/) and write every cell's mean "
-    "with a 95% t interval over seeds to OUT/cells_seeds.csv. Seeds that cannot change the recording "
-    "(breadth 1 or noise 0, every view) rescore OUT's recording instead of recording again.",
+    "with a 95% t interval over seeds to OUT/cells_seeds.csv. On ARC sets, seeds that cannot change the "
+    "recording (breadth 1 or noise 0, every view) rescore OUT's recording instead of recording again; on "
+    "Sudoku and maze sets only restart noise depends on the seed, so there --seeds needs --breadth > 1.",
 )
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
 @click.option(

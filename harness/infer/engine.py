@@ -36,7 +36,7 @@ from harness.data.encoding import decode
 from harness.data.views import Views, encode_views
 from harness.infer.live_halt import LiveHalt
 from harness.infer.record import start_states
-from harness.predictions.shards import chunk_path, load_chunk, load_chunk_settings, save_chunk
+from harness.predictions.shards import chunk_path, has_step, load_chunk, load_chunk_settings, save_chunk
 from models import ACTModel
 from voting import Predictions
 from voting.halting import HaltRule
@@ -207,25 +207,30 @@ def chunk_predictions(views: Views, result: ChunkResult, canvas: int, step: int 
 def shard_settings(cfg: EngineConfig, steps: int, halt_max_steps: int, seed: int) -> str | None:
     """What a shard is predicted with, or None for the reference protocol (fixed, halt_max_steps, one
     start): shards written before they recorded settings are read as that, and it writes them unchanged."""
-    label = cfg.rule().label
-    if label == "fixed" and steps == halt_max_steps and cfg.restarts == 1:
+    rule = cfg.rule()
+    if rule.name == "fixed" and steps == halt_max_steps and cfg.restarts == 1:
         return None
-    text = f"halt={label} steps={steps}"
+    text = f"halt={':'.join([rule.name, *map(repr, rule.params)])} steps={steps}"  # repr: labels round
     if cfg.restarts > 1:
         text += f" restarts={cfg.restarts} noise={cfg.noise!r} seed={seed}"
     return text
 
 
-def _reusable(path: Path, rows: Views, wanted: str | None) -> bool:
-    """Whether the chunk at `path` is complete, holds exactly `rows` and was predicted with `wanted`
-    settings; when it exists but does not, say so on stderr (it is then recomputed)."""
+def _reusable(path: Path, rows: Views, wanted: str | None, steps_needed: int = 0) -> bool:
+    """Whether the chunk at `path` is complete, holds exactly `rows`, was predicted with `wanted`
+    settings and (steps_needed > 0: record_steps) kept the predictions of every step up to
+    steps_needed; when it exists but does not, say so on stderr (it is then recomputed)."""
     if not path.exists():
         return False
     try:
         saved, _ = load_chunk(path)
         settings = load_chunk_settings(path)
+        stepped = not steps_needed or has_step(path, steps_needed)
     except DataError as exc:
         print(f"warning: {exc}; recomputing this chunk", file=sys.stderr)
+        return False
+    if not stepped:
+        print(f"warning: {path}: kept no per-step predictions (--record-steps); recomputing it", file=sys.stderr)
         return False
     same_rows = len(saved) == len(rows) and all(
         np.array_equal(getattr(saved, k), getattr(rows, k)) for k in ("task_ids", "test_index", "tids", "colors")
@@ -265,7 +270,8 @@ def predict(
     model = model.to(device).eval()
     if cfg.compile:
         model.compile_blocks()
-    wanted = shard_settings(cfg, cfg.steps or model.config.halt_max_steps, model.config.halt_max_steps, seed)
+    steps = cfg.steps or model.config.halt_max_steps
+    wanted = shard_settings(cfg, steps, model.config.halt_max_steps, seed)
     n_chunks = -(-len(views) // cfg.chunk_size)
     mine = [c for c in range(n_chunks) if c % world_size == rank]
     total = cfg.restarts * sum(min(cfg.chunk_size, len(views) - c * cfg.chunk_size) for c in mine)
@@ -277,7 +283,7 @@ def predict(
         row_views = (
             chunk_views if cfg.restarts == 1 else chunk_views.subset(np.repeat(np.arange(len(idx)), cfg.restarts))
         )
-        if _reusable(path, row_views, wanted):
+        if _reusable(path, row_views, wanted, steps if cfg.record_steps else 0):
             done += len(row_views)
             if progress:
                 progress(done, total)

@@ -28,9 +28,8 @@ from harness.infer.checkpoints import load_checkpoint
 from harness.infer.puzzle_cells import PuzzleGrid, score_puzzle_cells
 from harness.infer.puzzle_eval import check_fits
 from harness.infer.repeats import over_seeds
-from harness.infer.sweep_common import SweepOptions, record_largest, write_sweep
+from harness.infer.sweep_common import SweepOptions, parse_rules, record_largest, write_sweep
 from harness.predictions.cell_scores import CellScores
-from voting.halting import HaltRule
 from voting.selectors import SINGLE_SELECTORS
 
 METRIC = "exact"
@@ -61,10 +60,7 @@ def run_puzzle_sweep(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Record (or resume) the largest cell, score every cell; returns (cells, summary), both written.
     `recording_dir` (default OUT/recording): where the chunks are read and written."""
-    try:
-        rules = tuple(HaltRule.parse(r) for r in opts.rules)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
+    rules = parse_rules(opts.rules)
     if opts.max_aug is not None:
         raise DataError(f"{puzzles.name}: max_aug is for ARC sets; a puzzle set has one view per puzzle")
     if len(puzzles) == 0:

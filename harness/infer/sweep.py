@@ -26,16 +26,10 @@ from harness.data.views import build_views, encode_views
 from harness.infer.cells import CellGrid, add_intervals, headline, powers_up_to, reference_index, score_cells
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
 from harness.infer.repeats import over_seeds
-from harness.infer.sweep_common import SweepOptions, record_largest, write_sweep
+from harness.infer.sweep_common import SweepOptions, parse_rules, record_largest, write_sweep
 from harness.predictions.cell_scores import CellScores
-from voting.halting import HaltRule
 
-RECORDING, CELLS, SUMMARY, REPORT = (
-    rundir.SWEEP_RECORDING,
-    rundir.SWEEP_CELLS,
-    rundir.SWEEP_SUMMARY,
-    rundir.SWEEP_REPORT,
-)
+RECORDING, REPORT = rundir.SWEEP_RECORDING, rundir.SWEEP_REPORT
 
 
 def run_sweep(
@@ -50,10 +44,7 @@ def run_sweep(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Record (or resume) the largest cell, score every cell; returns (cells, summary), both written.
     `recording_dir` (default OUT/recording): where the chunks are read and written."""
-    try:
-        rules = tuple(HaltRule.parse(r) for r in opts.rules)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
+    rules = parse_rules(opts.rules)
     identifiers = find_identifiers(checkpoint, identifiers_path)
     model, manifest = load_checkpoint(checkpoint, identifiers=identifiers)
     views = build_views(identifiers, tasks, opts.max_aug, opts.seed)

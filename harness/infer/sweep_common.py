@@ -23,6 +23,7 @@ from harness.predictions.cell_scores import CellScores, save_cell_scores
 from harness.predictions.recording import Recording, stored_bytes
 from models import ACTModel
 from models.families import family_of
+from voting.halting import HaltRule
 
 DEFAULT_RULES = ("fixed", "q:0", "stable:1", "stable:2", "converged:0.01", "converged:0.001", "entropy:2:0.01")
 
@@ -40,10 +41,12 @@ class SweepOptions:
 
 
 def check_options(out_dir: Path, options: dict[str, Any]) -> None:
-    """Refuse a folder holding a sweep made with other options; else record these ones."""
+    """Refuse a folder holding a recording made with other options; else record these ones."""
     path = out_dir / rundir.SWEEP_OPTIONS
     if path.exists():
         saved = read_json(path)
+        if not isinstance(saved, dict):
+            raise DataError(f"{path}: expected a JSON object; delete it or use another -o")
         if saved != options:
             changed = sorted(k for k in options if saved.get(k) != options[k])
             raise DataError(
@@ -51,6 +54,19 @@ def check_options(out_dir: Path, options: dict[str, Any]) -> None:
                 f"use another -o or delete it"
             )
     write_json(path, options, indent=2)
+
+
+def parse_rules(specs: tuple[str, ...]) -> tuple[HaltRule, ...]:
+    """The sweep's halting rules; a bad spec, or two specs naming one cell label, is a DataError."""
+    try:
+        rules = tuple(HaltRule.parse(r) for r in specs)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    labels = [r.label for r in rules]
+    twice = sorted({x for x in labels if labels.count(x) > 1})
+    if twice:
+        raise DataError(f"halting rules {', '.join(twice)} are given twice (or differ below the label's 6 digits)")
+    return rules
 
 
 def seed_free_recording(opts: SweepOptions) -> bool:
@@ -87,7 +103,9 @@ def record_largest(
     """Check OUT's options, record every chunk not on disk yet (default: OUT/recording) and load them."""
     halt_max = model.config.halt_max_steps
     depth = opts.depth or 2 * halt_max
-    options = asdict(opts) | {"depth": depth, "rules": list(opts.rules), "checkpoint": str(checkpoint)}
+    # What the recording depends on; the batch size and the rules scored from it may change on a rerun.
+    options = {k: v for k, v in asdict(opts).items() if k not in ("batch_size", "rules")}
+    options |= {"depth": depth, "checkpoint": str(checkpoint)}
     ensure_dir(out_dir)
     check_options(out_dir, options | {"tasks_hash": tasks_hash})
     where = recording_dir or out_dir / rundir.SWEEP_RECORDING

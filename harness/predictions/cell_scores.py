@@ -42,14 +42,19 @@ def save_cell_scores(path: Path, cell_scores: CellScores) -> None:
 
 def load_cell_scores(path: Path, n_cells: int | None = None) -> CellScores:
     """The file at `path`, checked against the number of cells its cells.csv has (when given)."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: missing (sweeps made before cell scores existed have none); rerun the sweep")
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ("tasks", "scores", "metric") if k not in z.files]
             if missing:
                 raise DataError(f"{path}: not a sweep's cell scores (no {', '.join(missing)})")
-            tasks, scores, metric = z["tasks"], z["scores"], str(z["metric"])
+            tasks, scores, metric = z["tasks"], z["scores"], z["metric"]
+            metric = str(metric) if metric.shape == () else ""
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(f"{path}: damaged cell scores: {first_line(exc)}") from None
+    if scores.dtype.kind != "f" or tasks.dtype.kind != "U" or metric not in ("pass2", "exact"):
+        raise DataError(f"{path}: scores must be floats, tasks strings and metric pass2 or exact")
     if scores.ndim != 2 or tasks.ndim != 1 or scores.shape[1] != len(tasks):
         raise DataError(f"{path}: scores of shape {scores.shape} do not match {len(tasks)} tasks")
     if n_cells is not None and scores.shape[0] != n_cells:

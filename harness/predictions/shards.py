@@ -168,6 +168,12 @@ def load_chunk_settings(path: Path) -> str | None:
     return str(text)
 
 
+def has_step(path: Path, step: int) -> bool:
+    """Whether the chunk at `path` kept the predictions after ACT `step` (record_steps)."""
+    with _open_shard(path) as shard:
+        return step_keys(step)[0] in shard.files
+
+
 def merge_chunks(out_dir: Path, n_views: int, chunk_size: int) -> tuple[Predictions, np.ndarray]:
     """All chunks in view order (every rank's), with the steps each view used."""
     n_chunks = -(-n_views // chunk_size)

@@ -169,7 +169,13 @@ class SideComparison:
         caveat = " (a cell chosen by its score on these tasks: optimistic)" if self.chosen else ""
         if not self.significant:
             return f"No significant difference: {self.b} - {self.a} = {diff}{compute}; {test}{caveat}."
-        better, worse = (self.b, self.a) if self.difference > 0 else (self.a, self.b)
+        b_better = self.better_b > self.better_a  # the test's direction: more tasks where B scores higher
+        if b_better != (self.difference > 0):
+            return (
+                f"Inconclusive: more tasks favour {self.b if b_better else self.a} ({test}), but the mean "
+                f"difference {self.b} - {self.a} = {diff}{compute} goes the other way{caveat}."
+            )
+        better, worse = (self.b, self.a) if b_better else (self.a, self.b)
         return f"{better} is better than {worse}: {self.b} - {self.a} = {diff}{compute}; {test}{caveat}."
 
     def to_dict(self) -> dict:

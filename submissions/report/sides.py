@@ -53,8 +53,23 @@ class Side:
         return self.scores[:, [where[t] for t in tasks]]
 
 
+def split_spec(spec: str) -> tuple[Path, str]:
+    """`SWEEP[@cell]` -> (folder, cell); a folder whose own name holds `@` is taken whole when it exists."""
+    if (Path(spec) / rundir.SWEEP_SUMMARY).is_file():
+        return Path(spec), ""
+    folder, _, cell = spec.rpartition("@") if "@" in spec else (spec, "", "")
+    return Path(folder), cell
+
+
 def is_sweep(spec: str) -> bool:
-    return (Path(spec.split("@", 1)[0]) / rundir.SWEEP_SUMMARY).is_file()
+    return (split_spec(spec)[0] / rundir.SWEEP_SUMMARY).is_file()
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:  # missing, empty or torn: pandas raises these
+        raise DataError(f"{path}: cannot read it ({type(exc).__name__}); rerun the sweep") from None
 
 
 def parse_cell(spec: str, where: str) -> dict[str, Any]:
@@ -85,7 +100,13 @@ def _pick(cells: pd.DataFrame, metric: str, nfe: str, want: dict[str, Any], ref:
     unknown = [k for k in want if k != "nfe" and k not in cells]
     if unknown:
         raise DataError(f"{where}: this sweep has no {', '.join(unknown)} axis")
-    keys = {k: want.get(k, None if budget is not None else ref.get(k)) for k in CELL_KEYS if k in cells}
+    axes = [k for k in CELL_KEYS if k in cells]
+    if budget is None and not ref and any(k not in want for k in axes):
+        raise DataError(
+            f"{where}: this sweep has no reference protocol cell to fill the keys left out from; name "
+            f"{', '.join(k for k in axes if k not in want)} (or give nfe=N)"
+        )
+    keys = {k: want.get(k, None if budget is not None else ref.get(k)) for k in axes}
     match = np.ones(len(cells), bool)
     for k, v in keys.items():
         if v is not None:
@@ -103,28 +124,34 @@ def _pick(cells: pd.DataFrame, metric: str, nfe: str, want: dict[str, Any], ref:
 
 def sweep_side(spec: str, nfe_budget: float | None = None) -> Side:
     """A sweep cell (over every seed of the sweep when it has several); see the module docstring."""
-    folder, _, cell = spec.partition("@")
-    path = Path(folder)
+    path, cell = split_spec(spec)
     summary = read_json(path / rundir.SWEEP_SUMMARY)
+    if not isinstance(summary, dict) or not all(isinstance(summary.get(k), str) for k in ("tasks", "tasks_hash")):
+        raise DataError(f"{path / rundir.SWEEP_SUMMARY}: not a sweep summary (needs tasks and tasks_hash)")
     want = parse_cell(cell, spec)
     if nfe_budget is not None:
         want.setdefault("nfe", nfe_budget)
     metric = summary.get("metric", "pass2")
-    ref = summary.get("headline", {}).get("reference", {})
+    headline = summary.get("headline")
+    ref = headline.get("reference") or {} if isinstance(headline, dict) else {}
     repeats = summary.get("repeats")
+    if repeats is not None and not (isinstance(repeats, dict) and isinstance(repeats.get("seeds"), list)):
+        raise DataError(f"{path / rundir.SWEEP_SUMMARY}: repeats malformed; rerun the sweep")
     if repeats:  # choose on the means over seeds, then read the cell in every seed's sweep
-        table = pd.read_csv(path / rundir.SWEEP_SEED_CELLS)
+        table = _read_table(path / rundir.SWEEP_SEED_CELLS)
         row = _pick(table, f"{metric}_mean", "nfe_per_task_mean", want, ref, spec)
         nfe = float(table["nfe_per_task_mean"].iloc[row])
         folders = [path] + [path / rundir.SWEEP_SEEDS / f"seed-{s}" for s in repeats["seeds"][1:]]
     else:
-        table = pd.read_csv(path / rundir.SWEEP_CELLS)
+        table = _read_table(path / rundir.SWEEP_CELLS)
         row = _pick(table, metric, "nfe_per_task", want, ref, spec)
         nfe = float(table["nfe_per_task"].iloc[row])
         folders = [path]
     scores, tasks = [], None
     for f in folders:
         loaded = load_cell_scores(f / rundir.SWEEP_CELL_SCORES, len(table))
+        if loaded.metric != metric:
+            raise DataError(f"{f / rundir.SWEEP_CELL_SCORES}: scores {loaded.metric}, the sweep {metric}")
         if tasks is not None and list(loaded.tasks) != tasks:
             raise DataError(f"{f}: scored other tasks than {path}")
         tasks = list(loaded.tasks)
