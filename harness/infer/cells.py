@@ -111,7 +111,7 @@ def score_cells(
     truth = _Truth(rec, pair, grids, answer_c, pair_c, tasks)
     ranks = view_ranks(rec, pair, seed)
     signals = StepSignals(rec.q_halt, rec.changed(), rec.dz, rec.entropy)
-    n_tasks = len(truth.tasks)
+    n_tasks = len(tasks)  # NFE per task of the set, as evaluate divides it (run.json)
     out, matrix = [], []
     for rule in grid.rules:
         for depth in grid.depths:

@@ -62,7 +62,7 @@ def run_sweep(
     cells, matrix = score_cells(run.rec, tasks, canvas, run.nfe_step, grid, opts.seed)
     ref = reference_index(cells, run.halt_max, per_input)
     cells = add_intervals(cells, matrix, ref, opts.seed)
-    n_tasks = len(tasks.solutions())
+    n_tasks = len(tasks)  # as evaluate and score_cells divide NFE
     fields = {
         "tasks": tasks.name,
         "tasks_hash": tasks.hash,
