@@ -143,10 +143,10 @@ def compare(sides: tuple[str, ...], versus: tuple[str, ...], nfe: float | None, 
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"{result.b} vs {result.a} on {result.dataset} (sha256 {result.dataset_hash[:12]})")
+    click.echo(f"A: {result.a}\nB: {result.b}")
+    table = Table(title=f"B vs A on {result.dataset} (sha256 {result.dataset_hash[:12]})")
     for col in ("", "A", "B"):
         table.add_column(col, justify="right")
-    table.add_row("", result.a, result.b)
     table.add_row("repeats", str(result.repeats_a), str(result.repeats_b))
     metric = {"pass2": "pass@2 (Kaggle score)", "exact": "exact accuracy"}.get(result.metric, result.metric)
     table.add_row(metric, f"{100 * result.score_a:.2f}%", f"{100 * result.score_b:.2f}%")
