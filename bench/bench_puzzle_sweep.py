@@ -38,12 +38,12 @@ from harness.core.puzzles import PuzzleSet
 from harness.data.puzzle_encoding import encode_cells
 from harness.infer.checkpoints import load_checkpoint
 from harness.infer.puzzle_sweep import run_puzzle_sweep
-from harness.infer.record import record_rows, start_states
 from harness.infer.sweep import RECORDING
 from harness.infer.sweep_common import SweepOptions
 from harness.train.state import checkpoint_dirs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import time_largest_cell  # noqa: E402
 from stamp import stamp  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,19 +53,7 @@ RUN = Path("runs/demo-sudoku/train")
 def plain_largest_cell(checkpoint: Path, puzzles: PuzzleSet, opts: SweepOptions, depth: int) -> float:
     """Seconds to run every puzzle x restart for `depth` steps, keeping only the final predictions."""
     model, _ = load_checkpoint(checkpoint)
-    model.eval()
-    tokens = torch.from_numpy(encode_cells(puzzles.questions).astype(np.int32))
-    ids = torch.zeros(len(puzzles), dtype=torch.int32)
-    puzzle = np.repeat(np.arange(len(puzzles)), opts.breadth)
-    restart = np.tile(np.arange(opts.breadth), len(puzzles))
-    start = time.perf_counter()
-    for s in range(0, len(puzzle), opts.batch_size):
-        rows = puzzle[s : s + opts.batch_size]
-        z_H, z_L = start_states(
-            model, rows, restart[s : s + opts.batch_size], opts.noise, opts.seed, torch.device("cpu")
-        )
-        record_rows(model, tokens[rows], ids[rows], z_H, z_L, depth, record=False)
-    return time.perf_counter() - start
+    return time_largest_cell(model, encode_cells(puzzles.questions), np.zeros(len(puzzles), np.int64), opts, depth)
 
 
 def _cell(cell: dict) -> str:
@@ -123,6 +111,8 @@ def main() -> None:
     live = cells.drop_duplicates(["depth", "breadth", "rule"])
     separately = plain * float(live["nfe_per_task"].sum()) / summary["nfe_recorded_per_task"]
     h = summary["headline"]
+    if not h:
+        sys.exit(f"--depth {summary['depth']} is below halt_max_steps {summary['halt_max_steps']}: no reference cell")
     ratio = sweep_seconds / plain
     ref, cheapest, best = h["reference"], h["cheapest_reaching_reference"], h["best_at_reference_nfe"]
     result = {

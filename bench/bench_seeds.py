@@ -18,13 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.config import load_config
-from harness.core.sources import load_tasks, save_kaggle
-from harness.data.subsets import load_subset, subset_name
 from harness.infer.sweep import run_sweep_seeds
 from harness.infer.sweep_common import SweepOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import demo_held_out  # noqa: E402
 from stamp import stamp  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -40,10 +38,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS / "sweep_demo_seeds.json")
     args = parser.parse_args()
-    cfg = load_config(args.checkpoint.parents[1] / "config.toml")
-    held_out = next(spec for spec in cfg.data.subsets if subset_name(spec) == cfg.data.test_set)
     with tempfile.TemporaryDirectory() as tmp:
-        tasks = load_tasks(save_kaggle(load_subset(held_out, cfg.data.max_side), Path(tmp) / "demo_challenges.json"))
+        tasks = demo_held_out(args.checkpoint, Path(tmp))
         opts = SweepOptions(depth=args.depth, breadth=args.breadth, noise=args.noise)
         start = time.perf_counter()
         _, summary = run_sweep_seeds(args.checkpoint, tasks, Path(tmp) / "sweep", opts, args.seeds)

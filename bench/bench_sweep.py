@@ -22,20 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from harness.config import load_config
-from harness.core.sources import load_tasks, save_kaggle
 from harness.core.tasks import TaskSet
-from harness.data.subsets import load_subset, subset_name
 from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import find_identifiers, load_checkpoint
-from harness.infer.record import record_rows, start_states
 from harness.infer.sweep import RECORDING, run_sweep
 from harness.infer.sweep_common import SweepOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import demo_held_out, time_largest_cell  # noqa: E402
 from stamp import stamp  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,21 +39,9 @@ def plain_largest_cell(checkpoint: Path, tasks: TaskSet, opts: SweepOptions, dep
     """Seconds to run every view x restart for `depth` steps, keeping only the final predictions."""
     identifiers = find_identifiers(checkpoint, None)
     model, _ = load_checkpoint(checkpoint, identifiers=identifiers)
-    model.eval()
     views = build_views(identifiers, tasks, opts.max_aug, opts.seed)
     canvas = int(round(model.config.seq_len**0.5))
-    tokens = torch.from_numpy(encode_views(views, tasks, canvas).astype(np.int32))
-    ids = torch.from_numpy(views.identifier.astype(np.int32))
-    view = np.repeat(np.arange(len(views)), opts.breadth)
-    restart = np.tile(np.arange(opts.breadth), len(views))
-    start = time.perf_counter()
-    for s in range(0, len(view), opts.batch_size):
-        rows = view[s : s + opts.batch_size]
-        z_H, z_L = start_states(
-            model, rows, restart[s : s + opts.batch_size], opts.noise, opts.seed, torch.device("cpu")
-        )
-        record_rows(model, tokens[rows], ids[rows], z_H, z_L, depth, record=False)
-    return time.perf_counter() - start
+    return time_largest_cell(model, encode_views(views, tasks, canvas), views.identifier, opts, depth)
 
 
 def main() -> None:
@@ -70,10 +52,8 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.1)
     parser.add_argument("--out", type=Path, default=RESULTS / "sweep_demo.json")
     args = parser.parse_args()
-    cfg = load_config(args.checkpoint.parents[1] / "config.toml")
-    held_out = next(spec for spec in cfg.data.subsets if subset_name(spec) == cfg.data.test_set)
     with tempfile.TemporaryDirectory() as tmp:
-        tasks = load_tasks(save_kaggle(load_subset(held_out, cfg.data.max_side), Path(tmp) / "demo_challenges.json"))
+        tasks = demo_held_out(args.checkpoint, Path(tmp))
         opts = SweepOptions(depth=args.depth, breadth=args.breadth, noise=args.noise)
         start = time.perf_counter()
         cells, summary = run_sweep(args.checkpoint, tasks, Path(tmp) / "sweep", opts)
