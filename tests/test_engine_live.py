@@ -18,7 +18,7 @@ from harness.config import EngineConfig, from_dict
 from harness.core.benchmarks import load_any
 from harness.core.errors import DataError
 from harness.core.sources import load_tasks
-from harness.data.puzzle_encoding import encode_cells, vocab_size
+from harness.data.puzzle_encoding import decode_tokens, encode_cells, vocab_size
 from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import save_checkpoint
 from harness.infer.engine import ChunkResult, chunk_predictions, predict, run_chunk
@@ -29,6 +29,7 @@ from harness.predictions.shards import COLUMNS, chunk_path, merge_chunks
 from models import TRM, TRMConfig
 from models.families import family_of
 from voting.halting import HaltRule, StepSignals, exit_steps
+from voting.selectors import select_single
 
 CANVAS = 4
 DEPTH = 8  # the model's halt_max_steps: the engine's default cap
@@ -266,7 +267,7 @@ def test_evaluate_with_restarts_and_a_live_rule_end_to_end(setup, kaggle_files, 
     assert len(json.loads((run / "submission.json").read_text())["aaaa0001"]) == 2
 
 
-def test_puzzle_evaluation_halts_live_and_refuses_restarts(tmp_path, capsys):
+def test_puzzle_evaluation_halts_live_and_takes_the_majority_of_restarts(tmp_path, capsys):
     puzzles = load_any("sudoku-6x6/test").subset(np.arange(12))
     model = settling_model(tiny_config(1, seq_len=36, vocab=vocab_size("sudoku", 6)))
     tokens = encode_cells(puzzles.questions)
@@ -279,7 +280,20 @@ def test_puzzle_evaluation_halts_live_and_refuses_restarts(tmp_path, capsys):
         np.testing.assert_array_equal(steps, exit_steps(cfg.rule(), sig, DEPTH))
         assert predict_puzzles(model, puzzles, out, cfg, CPU)["views_computed"] == 0
     assert "other settings" in capsys.readouterr().err  # the second rule recomputed the first one's shards
-    with pytest.raises(DataError, match="one prediction per puzzle; use `trm-eval sweep --breadth 2`"):
-        predict_puzzles(model, puzzles, out, EngineConfig(restarts=2), CPU)
-    result = CliRunner().invoke(cli, ["evaluate", "c", "--tasks", "sudoku-6x6/test", "--restarts", "2", "-o", "o"])
-    assert result.exit_code == 2 and "one prediction per puzzle" in result.output
+    # Restarts: every puzzle from 3 starts (seeded by (seed, puzzle, r) as ARC views), the majority kept.
+    view, restart = np.repeat(np.arange(12), 3), np.tile(np.arange(3), 12)
+    rec, _ = _record(model, tokens, np.zeros(12, np.int64), view, restart, noise=2.0, seed=4)
+    cells = decode_tokens(rec[-1], "sudoku", 6)
+    expected = cells[select_single(cells, view, "majority")]
+    assert (expected != cells[::3]).any()  # somewhere two restarts outvote the reference start
+    cfg = EngineConfig(batch_size=5, chunk_size=8, restarts=3, noise=2.0)
+    assert predict_puzzles(model, puzzles, tmp_path / "r", cfg, CPU, seed=4)["views_computed"] == 12
+    shards = [load_puzzle_chunk(puzzle_chunk_path(tmp_path / "r", c)) for c in (0, 1)]
+    np.testing.assert_array_equal(np.concatenate([c.cells for c in shards]), expected)
+    assert (np.concatenate([c.steps for c in shards]) == 3 * DEPTH).all()  # a puzzle's steps: all its restarts
+    assert predict_puzzles(model, puzzles, tmp_path / "r", cfg, CPU, seed=5)["views_computed"] == 12  # seed keyed
+    with pytest.raises(DataError, match="restarts = 2 with record_steps"):
+        predict_puzzles(model, puzzles, out, EngineConfig(restarts=2, record_steps=True), CPU)
+    args = ["evaluate", "c", "--tasks", "sudoku-6x6/test", "--restarts", "2", "--record-steps", "-o", "o"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "with record_steps" in result.output

@@ -79,6 +79,13 @@ def test_evaluate_score_predict_and_report_a_sudoku_set(trained, tmp_path):
     resumed = run("predict", ckpt, "--tasks", "sudoku-6x6/test", "--record-steps", "--chunk-size", "64", "-o", out)
     assert "64 views predicted" in resumed and "(200 in the task set)" in resumed
     q = run("evaluate", ckpt, "--tasks", "sudoku-6x6/test", "--halt", "q", "-o", tmp_path / "q")
+    three = run(
+        "evaluate", ckpt, "--tasks", "sudoku-6x6/test", "--restarts", "3", "--noise", "0.2", "-o", tmp_path / "r"
+    )
+    assert "mean ACT steps (3 restarts, summed)" in three
+    r_record = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert r_record["restarts"] == 3 and r_record["mean_steps"] == 2  # fixed: 2 steps per restart
+    assert r_record["nfe_per_task"] == pytest.approx(3 * r_record["nfe_reference_per_task"])
     assert "exact accuracy" in q and "mean ACT steps" in q
     refused = CliRunner().invoke(
         cli, ["evaluate", str(ckpt), "--tasks", "sudoku-6x6/test", "--max-aug", "2", "-o", str(tmp_path / "x")]

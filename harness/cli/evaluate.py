@@ -61,8 +61,9 @@ def _engine_options(f: Callable[..., None]) -> Callable[..., None]:
             default=1,
             show_default=True,
             type=click.IntRange(1, 1024),
-            help="Starts per view (ARC sets), each one more vote: restart 0 from H_init/L_init, restart r > 0 "
-            "adds --noise x N(0, 1) to both, seeded by (--seed, view, r).",
+            help="Starts per view: restart 0 from H_init/L_init, restart r > 0 adds --noise x N(0, 1) to both, "
+            "seeded by (--seed, view, r). ARC: each restart is one more vote. Sudoku/maze: a puzzle's answer is "
+            "the majority over its restarts (ties: the earliest); its steps and NFE count every restart.",
         ),
         click.option(
             "--noise", default=0.1, show_default=True, type=click.FloatRange(min=0.0), help="Restart noise scale."
@@ -157,7 +158,7 @@ def _engine_run(
     d = init_distributed()
     rank, world, device = d.rank, d.world, d.device
     with progress_bar(console, disable=rank != 0) as bar:
-        info = "puzzles" if puzzles else "views" if restarts == 1 else "rows (view x restart)"
+        info = ("puzzles" if puzzles else "views") if restarts == 1 else "rows (input x restart)"
         task = bar.add_task(f"{command} on {device}", total=None, info=info)
 
         def progress(done: int, total: int) -> None:
@@ -165,7 +166,7 @@ def _engine_run(
 
         if isinstance(tasks, PuzzleSet):
             run_puzzles = run_puzzle_evaluate if command == "evaluate" else run_puzzle_predict
-            summary = run_puzzles(resolved.path, tasks, out, cfg, device, rank, world, progress)
+            summary = run_puzzles(resolved.path, tasks, out, cfg, device, rank, world, progress, seed)
         else:
             run = run_evaluate if command == "evaluate" else run_predict
             summary = run(resolved.path, tasks, out, cfg, identifiers, max_aug, seed, device, rank, world, progress)

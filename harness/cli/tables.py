@@ -126,7 +126,8 @@ def puzzle_score_table(s: Mapping[str, Any]) -> Table:
     for step, acc in s.get("exact_by_step", {}).items():
         table.add_row(f"exact after ACT step {step}", pct(acc))
     if "mean_steps" in s:
-        table.add_row("mean ACT steps", f"{s['mean_steps']:.2f}")
+        together = f" ({s['restarts']} restarts, summed)" if s.get("restarts", 1) > 1 else ""
+        table.add_row(f"mean ACT steps{together}", f"{s['mean_steps']:.2f}")
     for b in s["by_rating"]:
         span = str(b["low"]) if b["low"] == b["high"] else f"{b['low']}..{b['high']}"
         table.add_row(f"exact at rating {span}", f"{pct(b['exact_accuracy'])} of {b['puzzles']:,}")

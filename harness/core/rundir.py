@@ -117,7 +117,8 @@ class PuzzleScoreRecord(TypedDict):
     valid_paths: NotRequired[int]  # mazes: predictions that are one valid S -> G path, the label's or another
     valid_path_rate: NotRequired[float]  # valid_paths / puzzles
     exact_by_step: NotRequired[dict[str, float]]  # "N" -> exact accuracy after ACT step N (--record-steps)
-    mean_steps: NotRequired[float]  # ACT steps per puzzle (when the predictions record them)
+    mean_steps: NotRequired[float]  # ACT steps run per puzzle, summed over its restarts (when the shards record them)
+    restarts: NotRequired[int]  # evaluate --restarts B > 1: each answer is the majority over B starts
     predictions: str  # where the predictions were read from
 
 

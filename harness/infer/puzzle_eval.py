@@ -33,6 +33,7 @@ from harness.infer.nfe import nfe_record
 from harness.pipeline import score_puzzle_predictions
 from harness.predictions.puzzle_shards import load_puzzle_chunk, puzzle_chunk_path, save_puzzle_chunk
 from models import ACTModel, ModelConfig
+from voting.selectors import select_single
 
 
 def check_fits(config: ModelConfig, puzzles: PuzzleSet, where: str | Path) -> None:
@@ -46,21 +47,33 @@ def check_fits(config: ModelConfig, puzzles: PuzzleSet, where: str | Path) -> No
         )
 
 
-def settings(cfg: EngineConfig, steps: int) -> str:
+def settings(cfg: EngineConfig, steps: int, seed: int = 0) -> str:
     """What a shard was predicted with; chunks predicted otherwise are recomputed, not mixed in.
     fixed and q keep the strings they had before the other rules ran live, so older shards stay valid."""
     rule = cfg.rule()
-    halt = f"q>{rule.params[0]:g}" if rule.name == "q" else rule.label
-    return f"halt={halt} steps={steps} record={int(cfg.record_steps and rule.name == 'fixed')}"
+    halt = f"q>{rule.params[0]:g}" if rule.name == "q" else ":".join([rule.name, *map(repr, rule.params)])
+    text = f"halt={halt} steps={steps} record={int(cfg.record_steps and rule.name == 'fixed')}"
+    return text if cfg.restarts == 1 else f"{text} restarts={cfg.restarts} noise={cfg.noise!r} seed={seed}"
 
 
 def check_restarts(cfg: EngineConfig) -> None:
-    """DataError for restarts > 1: a puzzle shard holds one prediction per puzzle."""
-    if cfg.restarts > 1:
+    """DataError for restarts > 1 with record_steps: a puzzle shard keeps per-step grids of one answer."""
+    if cfg.restarts > 1 and cfg.record_steps:
         raise DataError(
-            f"restarts = {cfg.restarts}: a Sudoku or maze evaluation stores one prediction per puzzle; "
-            f"use `trm-eval sweep --breadth {cfg.restarts}` to score restarts with single-answer selectors"
+            f"restarts = {cfg.restarts} with record_steps: a Sudoku or maze shard keeps the per-step grids of one "
+            f"answer per puzzle; use `trm-eval sweep --breadth {cfg.restarts}` to see every restart's steps"
         )
+
+
+def majority(cells: np.ndarray, q_halt: np.ndarray, steps: np.ndarray, restarts: int) -> tuple[np.ndarray, ...]:
+    """Rows (puzzle, restart), puzzle-major -> one row per puzzle: the most frequent answer among its
+    restarts (ties: the earliest restart, so restart 0, the reference start, wins a split), that
+    answer's q_halt, and the ACT steps run summed over the restarts (what the puzzle cost)."""
+    if restarts == 1:
+        return cells, q_halt, steps
+    n = len(cells) // restarts
+    chosen = select_single(cells, np.repeat(np.arange(n), restarts), "majority")
+    return cells[chosen], q_halt[chosen], steps.astype(np.int32).reshape(n, restarts).sum(axis=1)
 
 
 def _reusable(path: Path, index: np.ndarray, set_hash: str, wanted: str) -> bool:
@@ -86,8 +99,11 @@ def predict_puzzles(
     rank: int = 0,
     world_size: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Predict this rank's chunks that are not on disk yet; `progress(done, total)` counts puzzles."""
+    """Predict this rank's chunks that are not on disk yet; `progress(done, total)` counts rows (puzzles
+    x restarts). With restarts > 1 each puzzle runs from cfg.restarts starts (seeded by (seed, puzzle,
+    r), as the ARC engine's) and its shard row is their majority answer (`majority`)."""
     check_fits(model.config, puzzles, puzzles.name)
     check_restarts(cfg)
     ensure_dir(out_dir)
@@ -95,10 +111,10 @@ def predict_puzzles(
     if cfg.compile:
         model.compile_blocks()
     steps = cfg.steps or model.config.halt_max_steps
-    wanted = settings(cfg, steps)
+    wanted = settings(cfg, steps, seed)
     n_chunks = -(-len(puzzles) // cfg.chunk_size)
     mine = [c for c in range(n_chunks) if c % world_size == rank]
-    total = sum(min(cfg.chunk_size, len(puzzles) - c * cfg.chunk_size) for c in mine)
+    total = cfg.restarts * sum(min(cfg.chunk_size, len(puzzles) - c * cfg.chunk_size) for c in mine)
     done, computed, start = 0, 0, time.perf_counter()
 
     def tick(k: int) -> None:
@@ -111,10 +127,13 @@ def predict_puzzles(
         index = np.arange(c * cfg.chunk_size, min((c + 1) * cfg.chunk_size, len(puzzles)))
         path = puzzle_chunk_path(out_dir, c)
         if _reusable(path, index, puzzles.hash, wanted):
-            tick(len(index))
+            tick(len(index) * cfg.restarts)
             continue
         tokens = encode_cells(puzzles.questions[index])
-        result = run_chunk(model, tokens, np.zeros(len(index), np.int64), cfg, device, tick)
+        result = run_chunk(model, tokens, np.zeros(len(index), np.int64), cfg, device, tick, views=index, seed=seed)
+        cells, q_halt, used = majority(
+            decode_tokens(result.preds, puzzles.kind, puzzles.side), result.q_halt, result.steps, cfg.restarts
+        )
         per_step = (
             []
             if result.step_preds is None
@@ -123,9 +142,9 @@ def predict_puzzles(
         save_puzzle_chunk(
             path,
             index,
-            decode_tokens(result.preds, puzzles.kind, puzzles.side),
-            result.q_halt,
-            result.steps,
+            cells,
+            q_halt,
+            used,
             puzzles.hash,
             wanted,
             per_step,
@@ -143,12 +162,21 @@ def run_puzzle_predict(
     rank: int = 0,
     world_size: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Load the checkpoint (no identifiers needed: every puzzle is identifier 0) and predict into out_dir."""
     model, manifest = load_checkpoint(checkpoint)
     check_fits(model.config, puzzles, checkpoint)
     info = predict_puzzles(
-        model, puzzles, out_dir / rundir.PREDICTIONS, cfg, device or torch.device("cpu"), rank, world_size, progress
+        model,
+        puzzles,
+        out_dir / rundir.PREDICTIONS,
+        cfg,
+        device or torch.device("cpu"),
+        rank,
+        world_size,
+        progress,
+        seed,
     )
     return info | {"manifest": manifest}
 
@@ -162,10 +190,11 @@ def run_puzzle_evaluate(
     rank: int = 0,
     world_size: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    seed: int = 0,
 ) -> rundir.PuzzleScoreRecord | None:
     """Predict, then (on rank 0) score: score.json (PuzzleScoreRecord) and run.json (EvaluationRecord)."""
     start = time.perf_counter()
-    info = run_puzzle_predict(checkpoint, puzzles, run_dir, cfg, device, rank, world_size, progress)
+    info = run_puzzle_predict(checkpoint, puzzles, run_dir, cfg, device, rank, world_size, progress, seed)
     if world_size > 1:
         torch.distributed.barrier()
     if rank != 0:
@@ -173,6 +202,8 @@ def run_puzzle_evaluate(
     summary = score_puzzle_predictions(puzzles, run_dir / rundir.PREDICTIONS)
     if summary["predicted"] != len(puzzles):
         raise DataError(f"{run_dir}: {len(puzzles) - summary['predicted']} puzzles have no prediction; rerun to finish")
+    if cfg.restarts > 1:
+        summary["restarts"] = cfg.restarts
     seconds = time.perf_counter() - start
     on_gpu = device is not None and device.type == "cuda"
     rule = cfg.rule()
@@ -188,11 +219,13 @@ def run_puzzle_evaluate(
         "halt": rule.name if rule.name in ("fixed", "q") else rule.label,
         "threshold": rule.params[0] if rule.name == "q" else None,
         "max_steps": cfg.steps or info["manifest"]["config"]["halt_max_steps"],
-        "mean_steps": summary.get("mean_steps", 0.0),
+        "mean_steps": summary.get("mean_steps", 0.0) / cfg.restarts,  # shards sum a puzzle's restarts
         "seconds": seconds,
         "device": str(device or "cpu"),
         "world_size": world_size,
         "gpu_seconds": seconds * world_size if on_gpu else None,
+        "restarts": cfg.restarts,
+        "noise": cfg.noise if cfg.restarts > 1 else None,
     }
     # Per puzzle (a puzzle is a task): the steps run (the shards' mean) and the reference's.
     total_steps = np.array([summary.get("mean_steps", 0.0) * len(puzzles)])
