@@ -125,6 +125,10 @@ class EngineConfig:
         rule = HaltRule.parse(self.halt)
         return HaltRule("q", (self.threshold,)) if self.halt.strip() == "q" else rule
 
+    def restart_key(self, seed: int) -> str:
+        """What restarts add to a shard's settings ("" with one start, whose results the seed cannot move)."""
+        return "" if self.restarts == 1 else f" restarts={self.restarts} noise={self.noise!r} seed={seed}"
+
 
 @dataclass
 class RunConfig:

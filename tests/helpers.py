@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
+
+from models import TRM, TRMConfig
 
 # A tiny training run: the ARC-AGI-1 tasks whose grids fit in 3x3, on a 4x4 canvas; hidden size 32, 6 steps.
 TINY = """
@@ -188,3 +192,34 @@ TINY_REFERENCE_ARCH = {
     "forward_dtype": "float32",
     "puzzle_emb_len": 1,
 }
+
+
+def tiny_trm_config(n_ids: int = 1, seq_len: int = 16, halt_max_steps: int = 4, **changes: Any) -> TRMConfig:
+    """The small float32 TRM the engine, sweep and halting tests run (hidden 32, H 2 x L 2, 1 layer)."""
+    base = dict(
+        num_puzzle_identifiers=n_ids,
+        seq_len=seq_len,
+        hidden_size=32,
+        num_heads=2,
+        H_cycles=2,
+        L_cycles=2,
+        L_layers=1,
+        puzzle_emb_ndim=32,
+        puzzle_emb_len=1,
+        halt_max_steps=halt_max_steps,
+        forward_dtype="float32",
+    )
+    return TRMConfig(**(base | changes))
+
+
+def random_trm(config: TRMConfig, seed: int = 0, puzzle_embedding: bool = True) -> TRM:
+    """A seeded random TRM in eval mode with non-zero puzzle embeddings (unless told not) and a q head
+    loud enough that q_halt crosses 0 at various steps."""
+    torch.manual_seed(seed)
+    model = TRM(config)
+    with torch.no_grad():
+        if puzzle_embedding:
+            model.inner.puzzle_emb.weights.normal_()
+        model.inner.q_head.weight.normal_(std=0.5)
+        model.inner.q_head.bias.zero_()
+    return model.eval()

@@ -17,32 +17,14 @@ from harness.data.views import build_views, encode_views
 from harness.infer.checkpoints import save_checkpoint
 from harness.infer.engine import predict, run_chunk
 from harness.predictions.shards import merge_chunks
-from models import TRM, TRMConfig
+from models import TRM
+from tests.helpers import random_trm, tiny_trm_config
 
 CANVAS = 4
 
 
 def tiny_model(n_ids: int, seed: int = 0) -> TRM:
-    torch.manual_seed(seed)
-    config = TRMConfig(
-        num_puzzle_identifiers=n_ids,
-        seq_len=CANVAS * CANVAS,
-        hidden_size=32,
-        num_heads=2,
-        H_cycles=2,
-        L_cycles=2,
-        L_layers=1,
-        puzzle_emb_ndim=32,
-        puzzle_emb_len=1,
-        halt_max_steps=4,
-        forward_dtype="float32",
-    )
-    model = TRM(config)
-    with torch.no_grad():  # random, non-zero puzzle embeddings and a q head that sometimes halts
-        model.inner.puzzle_emb.weights.normal_()
-        model.inner.q_head.weight.normal_(std=0.5)
-        model.inner.q_head.bias.zero_()
-    return model.eval()
+    return random_trm(tiny_trm_config(n_ids, CANVAS * CANVAS, halt_max_steps=4), seed)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from harness.predictions.puzzle_shards import load_puzzle_chunk, puzzle_chunk_pa
 from harness.predictions.shards import COLUMNS, chunk_path, merge_chunks
 from models import TRM, TRMConfig
 from models.families import family_of
+from tests.helpers import random_trm, tiny_trm_config
 from voting.halting import HaltRule, StepSignals, exit_steps
 from voting.selectors import select_single
 
@@ -41,12 +42,8 @@ def settling_model(config: TRMConfig) -> TRM:
     stops rows at several different steps: a strong input embedding (the recurrence follows the input)
     and an output head that chooses between two tokens (a prediction changes only where a projection
     changes sign). The q head is random, so q_halt crosses thresholds at various steps too."""
-    torch.manual_seed(0)
-    model = TRM(config)
+    model = random_trm(config)
     with torch.no_grad():
-        model.inner.puzzle_emb.weights.normal_()
-        model.inner.q_head.weight.normal_(std=0.5)
-        model.inner.q_head.bias.zero_()
         model.inner.embed_tokens.embedding_weight.mul_(30.0)
         head = model.inner.lm_head.weight
         head[4:] = 0
@@ -56,20 +53,7 @@ def settling_model(config: TRMConfig) -> TRM:
 
 
 def tiny_config(n_ids: int, seq_len: int = CANVAS * CANVAS, vocab: int = 12) -> TRMConfig:
-    return TRMConfig(
-        num_puzzle_identifiers=n_ids,
-        seq_len=seq_len,
-        vocab_size=vocab,
-        hidden_size=32,
-        num_heads=2,
-        H_cycles=2,
-        L_cycles=2,
-        L_layers=1,
-        puzzle_emb_ndim=32,
-        puzzle_emb_len=1,
-        halt_max_steps=DEPTH,
-        forward_dtype="float32",
-    )
+    return tiny_trm_config(n_ids, seq_len, halt_max_steps=DEPTH, vocab_size=vocab)
 
 
 @pytest.fixture

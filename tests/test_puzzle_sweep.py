@@ -24,8 +24,9 @@ from harness.infer.engine import run_chunk
 from harness.infer.puzzle_eval import run_puzzle_evaluate
 from harness.infer.puzzle_sweep import run_puzzle_sweep
 from harness.infer.sweep_common import DEFAULT_RULES, SweepOptions
-from models import TRM, TRMConfig
+from models import TRM
 from models.families import family_of
+from tests.helpers import random_trm, tiny_trm_config
 from voting.selectors import SINGLE_SELECTORS
 
 HALT_MAX, DEPTH, BREADTH = 3, 5, 2
@@ -34,26 +35,8 @@ OPTS = SweepOptions(depth=DEPTH, breadth=BREADTH, noise=0.5, batch_size=12, chun
 
 def tiny_sudoku_model() -> TRM:
     """Random weights for 6x6 Sudoku (seq_len 36, vocab 8), q_head made loud so the q rule fires."""
-    torch.manual_seed(0)
-    config = TRMConfig(
-        num_puzzle_identifiers=1,
-        vocab_size=8,
-        seq_len=36,
-        hidden_size=32,
-        num_heads=2,
-        H_cycles=1,
-        L_cycles=2,
-        L_layers=1,
-        puzzle_emb_ndim=32,
-        puzzle_emb_len=1,
-        halt_max_steps=HALT_MAX,
-        forward_dtype="float32",
-    )
-    model = TRM(config)
-    with torch.no_grad():
-        model.inner.q_head.weight.normal_(std=0.5)
-        model.inner.q_head.bias.zero_()
-    return model.eval()
+    config = tiny_trm_config(1, 36, halt_max_steps=HALT_MAX, vocab_size=8, H_cycles=1)
+    return random_trm(config, puzzle_embedding=False)
 
 
 def _fixed_cells(model: TRM, puzzles: PuzzleSet, steps: int) -> np.ndarray:

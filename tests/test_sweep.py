@@ -22,6 +22,7 @@ from harness.infer.record import record_chunk
 from harness.predictions.recording import Recording, load_recording, save_recording, stored_bytes
 from models import TRM, TRMConfig
 from models.families import family_of
+from tests.helpers import random_trm, tiny_trm_config
 from voting import Predictions, vote
 from voting.halting import HaltRule, StepSignals, exit_steps
 from voting.selectors import answer_ids, arc_candidates, oracle_single, select_single, top_answers
@@ -30,26 +31,7 @@ CANVAS = 4
 
 
 def tiny_model(n_ids: int) -> TRM:
-    torch.manual_seed(0)
-    config = TRMConfig(
-        num_puzzle_identifiers=n_ids,
-        seq_len=CANVAS * CANVAS,
-        hidden_size=32,
-        num_heads=2,
-        H_cycles=2,
-        L_cycles=2,
-        L_layers=1,
-        puzzle_emb_ndim=32,
-        puzzle_emb_len=1,
-        halt_max_steps=3,
-        forward_dtype="float32",
-    )
-    model = TRM(config)
-    with torch.no_grad():
-        model.inner.puzzle_emb.weights.normal_()
-        model.inner.q_head.weight.normal_(std=0.5)
-        model.inner.q_head.bias.zero_()
-    return model.eval()
+    return random_trm(tiny_trm_config(n_ids, CANVAS * CANVAS, halt_max_steps=3))
 
 
 @pytest.fixture

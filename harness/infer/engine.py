@@ -210,10 +210,7 @@ def shard_settings(cfg: EngineConfig, steps: int, halt_max_steps: int, seed: int
     rule = cfg.rule()
     if rule.name == "fixed" and steps == halt_max_steps and cfg.restarts == 1:
         return None
-    text = f"halt={':'.join([rule.name, *map(repr, rule.params)])} steps={steps}"  # repr: labels round
-    if cfg.restarts > 1:
-        text += f" restarts={cfg.restarts} noise={cfg.noise!r} seed={seed}"
-    return text
+    return f"halt={rule.key} steps={steps}{cfg.restart_key(seed)}"
 
 
 def _reusable(path: Path, rows: Views, wanted: str | None, steps_needed: int = 0) -> bool:

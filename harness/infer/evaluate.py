@@ -54,6 +54,48 @@ def run_predict(
     return {"views": len(views), "manifest": manifest, **timing}
 
 
+def evaluation_record(
+    checkpoint: Path,
+    manifest: dict[str, Any],
+    tasks_name: str,
+    tasks_hash: str,
+    views: int,
+    max_aug: int | None,
+    cfg: EngineConfig,
+    mean_steps: float,
+    seconds: float,
+    device: torch.device | None,
+    world_size: int,
+    nfe: dict[str, Any],
+) -> rundir.EvaluationRecord:
+    """run.json of an evaluation (ARC or puzzles): how its predictions were made, and their NFE."""
+    rule = cfg.rule()
+    on_gpu = device is not None and device.type == "cuda"
+    return {
+        "checkpoint": str(checkpoint),
+        "checkpoint_step": manifest.get("step"),
+        "family": manifest.get("family", "trm"),
+        "parameters": tensor_counts(checkpoint),
+        "tasks": tasks_name,
+        "tasks_hash": tasks_hash,
+        "views": views,
+        "max_aug": max_aug,
+        "halt": rule.name if rule.name in ("fixed", "q") else rule.label,
+        "threshold": rule.params[0] if rule.name == "q" else None,
+        "max_steps": cfg.steps or manifest["config"]["halt_max_steps"],
+        "mean_steps": mean_steps,
+        "seconds": seconds,
+        "device": str(device or "cpu"),
+        "world_size": world_size,
+        "gpu_seconds": seconds * world_size if on_gpu else None,
+        "nfe_per_step": nfe["nfe_per_step"],
+        "nfe_per_task": nfe["nfe_per_task"],
+        "nfe_reference_per_task": nfe["nfe_reference_per_task"],
+        "restarts": cfg.restarts,
+        "noise": cfg.noise if cfg.restarts > 1 else None,
+    }
+
+
 def run_evaluate(
     checkpoint: Path,
     tasks: TaskSet,
@@ -78,33 +120,21 @@ def run_evaluate(
         return None
     preds, steps = merge_chunks(run_dir / rundir.PREDICTIONS, info["views"], cfg.chunk_size)
     summary = vote_to_submission(preds, tasks, run_dir / rundir.SUBMISSION, candidates_out=run_dir / rundir.CANDIDATES)
-    seconds = time.perf_counter() - start
-    on_gpu = device is not None and device.type == "cuda"
     nfe = nfe_record(info["manifest"], steps, len(tasks.tasks), info["views"])
-    rule = cfg.rule()
-    run: rundir.EvaluationRecord = {
-        "checkpoint": str(checkpoint),
-        "checkpoint_step": info["manifest"].get("step"),
-        "family": info["manifest"].get("family", "trm"),
-        "parameters": tensor_counts(checkpoint),
-        "tasks": tasks.name,
-        "tasks_hash": tasks.hash,
-        "views": info["views"],
-        "max_aug": max_aug,
-        "halt": rule.name if rule.name in ("fixed", "q") else rule.label,
-        "threshold": rule.params[0] if rule.name == "q" else None,
-        "max_steps": cfg.steps or info["manifest"]["config"]["halt_max_steps"],
-        "mean_steps": float(np.mean(steps)),
-        "seconds": seconds,
-        "device": str(device or "cpu"),
-        "world_size": world_size,
-        "gpu_seconds": seconds * world_size if on_gpu else None,
-        "nfe_per_step": nfe["nfe_per_step"],
-        "nfe_per_task": nfe["nfe_per_task"],
-        "nfe_reference_per_task": nfe["nfe_reference_per_task"],
-        "restarts": cfg.restarts,
-        "noise": cfg.noise if cfg.restarts > 1 else None,
-    }
+    run = evaluation_record(
+        checkpoint,
+        info["manifest"],
+        tasks.name,
+        tasks.hash,
+        info["views"],
+        max_aug,
+        cfg,
+        float(np.mean(steps)),
+        time.perf_counter() - start,
+        device,
+        world_size,
+        nfe,
+    )
     summary["mean_steps"] = run["mean_steps"]
     summary["nfe_per_task"] = run["nfe_per_task"]
     write_json(run_dir / rundir.SCORE, summary, indent=2)

@@ -1,6 +1,7 @@
 """Halting rules run live in the engine's continuous batching: the per-slot state each rule needs,
 kept on the device, so a slot stops at exactly the step `voting.halting.exit_steps` picks from a
-recording of the same rows (same signal definitions as harness.infer.record.record_rows).
+recording of the same rows (record_rows records the signals with this module's mean_entropy and
+relative_change).
 
   fixed, q        no state: q compares this step's q_halt logit (the cost of the engine before)
   stable:k        the previous prediction and the count of consecutive unchanged steps (step 1 is

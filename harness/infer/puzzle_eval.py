@@ -27,8 +27,9 @@ from harness.core.errors import DataError
 from harness.core.io import ensure_dir, write_json
 from harness.core.puzzles import PuzzleSet
 from harness.data.puzzle_encoding import decode_tokens, encode_cells, vocab_size
-from harness.infer.checkpoints import load_checkpoint, tensor_counts
+from harness.infer.checkpoints import load_checkpoint
 from harness.infer.engine import run_chunk
+from harness.infer.evaluate import evaluation_record
 from harness.infer.nfe import nfe_record
 from harness.pipeline import score_puzzle_predictions
 from harness.predictions.puzzle_shards import load_puzzle_chunk, puzzle_chunk_path, save_puzzle_chunk
@@ -51,9 +52,8 @@ def settings(cfg: EngineConfig, steps: int, seed: int = 0) -> str:
     """What a shard was predicted with; chunks predicted otherwise are recomputed, not mixed in.
     fixed and q keep the strings they had before the other rules ran live, so older shards stay valid."""
     rule = cfg.rule()
-    halt = f"q>{rule.params[0]:g}" if rule.name == "q" else ":".join([rule.name, *map(repr, rule.params)])
-    text = f"halt={halt} steps={steps} record={int(cfg.record_steps and rule.name == 'fixed')}"
-    return text if cfg.restarts == 1 else f"{text} restarts={cfg.restarts} noise={cfg.noise!r} seed={seed}"
+    halt = f"q>{rule.params[0]:g}" if rule.name == "q" else rule.key
+    return f"halt={halt} steps={steps} record={int(cfg.record_steps and rule.name == 'fixed')}{cfg.restart_key(seed)}"
 
 
 def check_restarts(cfg: EngineConfig) -> None:
@@ -204,34 +204,23 @@ def run_puzzle_evaluate(
         raise DataError(f"{run_dir}: {len(puzzles) - summary['predicted']} puzzles have no prediction; rerun to finish")
     if cfg.restarts > 1:
         summary["restarts"] = cfg.restarts
-    seconds = time.perf_counter() - start
-    on_gpu = device is not None and device.type == "cuda"
-    rule = cfg.rule()
-    run: rundir.EvaluationRecord = {
-        "checkpoint": str(checkpoint),
-        "checkpoint_step": info["manifest"].get("step"),
-        "family": info["manifest"].get("family", "trm"),
-        "parameters": tensor_counts(checkpoint),
-        "tasks": puzzles.name,
-        "tasks_hash": puzzles.hash,
-        "views": len(puzzles),
-        "max_aug": None,
-        "halt": rule.name if rule.name in ("fixed", "q") else rule.label,
-        "threshold": rule.params[0] if rule.name == "q" else None,
-        "max_steps": cfg.steps or info["manifest"]["config"]["halt_max_steps"],
-        "mean_steps": summary.get("mean_steps", 0.0) / cfg.restarts,  # shards sum a puzzle's restarts
-        "seconds": seconds,
-        "device": str(device or "cpu"),
-        "world_size": world_size,
-        "gpu_seconds": seconds * world_size if on_gpu else None,
-        "restarts": cfg.restarts,
-        "noise": cfg.noise if cfg.restarts > 1 else None,
-    }
-    # Per puzzle (a puzzle is a task): the steps run (the shards' mean) and the reference's.
+    # Per puzzle (a puzzle is a task): the steps run (the shards' mean, summed over restarts) and the reference's.
     total_steps = np.array([summary.get("mean_steps", 0.0) * len(puzzles)])
     nfe = nfe_record(info["manifest"], total_steps, len(puzzles), len(puzzles))
-    run["nfe_per_step"], run["nfe_per_task"] = nfe["nfe_per_step"], nfe["nfe_per_task"]
-    run["nfe_reference_per_task"] = nfe["nfe_reference_per_task"]
+    run = evaluation_record(
+        checkpoint,
+        info["manifest"],
+        puzzles.name,
+        puzzles.hash,
+        len(puzzles),
+        None,
+        cfg,
+        summary.get("mean_steps", 0.0) / cfg.restarts,
+        time.perf_counter() - start,
+        device,
+        world_size,
+        nfe,
+    )
     write_json(run_dir / rundir.SCORE, summary, indent=2)
     write_json(run_dir / rundir.EVALUATION_RECORD, run, indent=2)
     return summary

@@ -21,6 +21,7 @@ import torch
 from harness.core.errors import DataError
 from harness.core.io import ensure_dir
 from harness.data.views import Views
+from harness.infer.live_halt import mean_entropy, relative_change
 from harness.predictions.recording import Recording, load_recording, recording_path, save_recording
 from models import ACTModel
 
@@ -64,10 +65,8 @@ def record_rows(
         if not record:
             continue
         preds.append(logits.argmax(-1).to(torch.uint8).cpu())
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        signals["entropy"].append(-(logp.exp() * logp).sum(-1).mean(-1).cpu())
-        change = (z_H.float() - previous.float()).flatten(1).norm(dim=1)
-        signals["dz"].append((change / previous.float().flatten(1).norm(dim=1).clamp_min(1e-12)).cpu())
+        signals["entropy"].append(mean_entropy(logits).cpu())
+        signals["dz"].append(relative_change(z_H, previous).cpu())
         signals["q_halt"].append(q_halt.float().cpu())
         signals["q_continue"].append(q_continue.float().cpu())
     if not record:

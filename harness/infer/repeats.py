@@ -22,7 +22,6 @@ from harness.core.io import write_json, write_text
 from harness.core.stats import t_interval
 from harness.infer.sweep_common import SweepOptions, seed_free_recording
 
-Sweep = Callable[[Path, int], tuple[pd.DataFrame, dict[str, Any]]]  # (out_dir, seed) -> (cells, summary)
 # (out_dir, options, recording_dir or None for OUT/recording) -> (cells, summary)
 SeedSweep = Callable[[Path, SweepOptions, Path | None], tuple[pd.DataFrame, dict[str, Any]]]
 
@@ -76,34 +75,27 @@ def reference_row(cells: pd.DataFrame, summary: dict[str, Any]) -> int | None:
     return int(hits[0]) if len(hits) else None
 
 
-def repeat_sweep(one: Sweep, out_dir: Path, first_seed: int, n: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """`one(out_dir, first_seed)`, then with n > 1 `one(OUT/seeds/seed-<s>, s)` for the next n - 1
-    seeds; writes OUT/cells_seeds.csv and adds `repeats` to OUT's sweep.json. Returns the first
-    seed's cells and the summary."""
-    cells, summary = one(out_dir, first_seed)
-    if n == 1:
+def over_seeds(sweep: SeedSweep, out_dir: Path, opts: SweepOptions, seeds: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """`sweep(OUT, opts, None)`, then with seeds > 1 `sweep(OUT/seeds/seed-<s>, opts with seed s, shared)` for
+    the next seeds, where `shared` is OUT's recording when the seed cannot change it (None: record
+    anew; sweep_common.seed_free_recording); writes OUT/cells_seeds.csv and adds `repeats` to OUT's
+    sweep.json. Returns the first seed's cells and the summary."""
+    cells, summary = sweep(out_dir, opts, None)
+    if seeds == 1:
         return cells, summary
-    seeds = [first_seed + k for k in range(n)]
-    tables = [cells] + [one(out_dir / rundir.SWEEP_SEEDS / f"seed-{s}", s)[0] for s in seeds[1:]]
-    table = aggregate_seeds(tables, seeds)
+    shared = out_dir / rundir.SWEEP_RECORDING if seed_free_recording(opts) else None
+    more = [opts.seed + k for k in range(1, seeds)]
+    tables = [cells] + [
+        sweep(out_dir / rundir.SWEEP_SEEDS / f"seed-{s}", replace(opts, seed=s), shared)[0] for s in more
+    ]
+    table = aggregate_seeds(tables, [opts.seed, *more])
     write_text(out_dir / rundir.SWEEP_SEED_CELLS, table.to_csv(index=False))
     metric = summary.get("metric", "pass2")
     summary["repeats"] = {
-        "seeds": seeds,
+        "seeds": [opts.seed, *more],
         "metric": metric,
         "interval": "95% Student t over seeds",
         "headline": seed_headline(table, reference_row(cells, summary), metric),
     }
     write_json(out_dir / rundir.SWEEP_SUMMARY, summary, indent=2)
     return cells, summary
-
-
-def over_seeds(sweep: SeedSweep, out_dir: Path, opts: SweepOptions, seeds: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """`sweep(where, options, recording_dir)` for seeds opts.seed .. opts.seed + seeds - 1 (repeat_sweep);
-    further seeds rescore OUT's recording when the seed cannot change it (sweep_common.seed_free_recording)."""
-    shared = out_dir / rundir.SWEEP_RECORDING if seed_free_recording(opts) else None
-
-    def one(where: Path, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-        return sweep(where, replace(opts, seed=seed), None if seed == opts.seed else shared)
-
-    return repeat_sweep(one, out_dir, opts.seed, seeds)

@@ -73,13 +73,8 @@ def run_sweep(
         "nfe_reference_per_task": run.halt_max * len(views) * run.nfe_step / n_tasks,
         "headline": headline(cells, ref),
     }
-    scores = CellScores(np.array(truth_order(tasks)), matrix, "pass2")
+    scores = CellScores(np.array(list(tasks.solutions())), matrix, "pass2")  # score_cells' task order
     return cells, write_sweep(out_dir, run, opts, checkpoint, manifest, device, cells, scores, fields)
-
-
-def truth_order(tasks: TaskSet) -> list[str]:
-    """The task order of score_cells' per-task matrix."""
-    return list(tasks.solutions())
 
 
 def run_sweep_seeds(

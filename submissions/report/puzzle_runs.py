@@ -18,6 +18,7 @@ from harness.core.errors import DataError
 from harness.core.io import read_json
 from harness.core.puzzles import KINDS, PuzzleSet
 from harness.predictions.puzzle_shards import PuzzlePredictions, find_puzzle_chunks, read_puzzle_predictions
+from submissions.report.runs import recorded_nfe
 
 
 def is_puzzle_run(path: Path) -> bool:
@@ -41,6 +42,10 @@ class PuzzleRun:
     def family(self) -> str | None:
         value = self.meta.get("family")
         return value if isinstance(value, str) else None
+
+    @property
+    def nfe_per_task(self) -> float | None:
+        return recorded_nfe(self.meta)
 
     @cached_property
     def predictions(self) -> PuzzlePredictions | None:

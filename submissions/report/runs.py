@@ -29,6 +29,12 @@ from submissions.submission import read_submission
 from submissions.validate import ATTEMPT_KEYS
 
 
+def recorded_nfe(meta: Mapping[str, Any]) -> float | None:
+    """Network applications per task a run.json records (None for older runs and baselines)."""
+    value = meta.get("nfe_per_task")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 @dataclass
 class Run:
     """One evaluated run: what it submitted, on which tasks, and how each test output fared."""
@@ -69,9 +75,7 @@ class Run:
 
     @property
     def nfe_per_task(self) -> float | None:
-        """Network applications per task run.json records (None for older runs and baselines)."""
-        value = self.meta.get("nfe_per_task")
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return recorded_nfe(self.meta)
 
     @property
     def parameters(self) -> dict[str, int] | None:

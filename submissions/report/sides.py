@@ -11,6 +11,7 @@ choice; such sides say so (`chosen`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,48 +172,38 @@ def sweep_side(spec: str, nfe_budget: float | None = None) -> Side:
     )
 
 
+def _repeats(runs: Sequence[Run | PuzzleRun], hashes: list[str]) -> tuple[str, float | None]:
+    """Check every repeat was scored on the first one's data; the side's name and its mean NFE per task
+    (None unless every repeat recorded it)."""
+    for run, digest in zip(runs[1:], hashes[1:]):
+        if digest != hashes[0]:
+            raise DataError(f"{run.path} was scored on other data than {runs[0].path}; repeats need the same set")
+    nfe = [r.nfe_per_task for r in runs]
+    name = runs[0].name if len(runs) == 1 else f"{runs[0].name} (+{len(runs) - 1} repeats)"
+    return name, float(np.mean([n for n in nfe if n is not None])) if None not in nfe else None
+
+
 def runs_side(runs: list[Run]) -> Side:
     """Evaluation runs of one model (e.g. other seeds) as repeats; all on the same task set."""
-    first = runs[0]
-    for run in runs[1:]:
-        if run.tasks.hash != first.tasks.hash:
-            raise DataError(f"{run.path} was scored on other tasks than {first.path}; repeats need the same tasks")
+    name, nfe = _repeats(runs, [r.tasks.hash for r in runs])
     per_task = [r.pass2.per_task.set_index("task_id")["score"] for r in runs]
     tasks = list(per_task[0].index)
-    nfe = [n for n in (r.nfe_per_task for r in runs) if n is not None]
-    return Side(
-        name=first.name if len(runs) == 1 else f"{first.name} (+{len(runs) - 1} repeats)",
-        dataset=first.tasks.name,
-        dataset_hash=first.tasks.hash,
-        tasks=tasks,
-        scores=np.stack([s.loc[tasks].to_numpy(np.float64) for s in per_task]),
-        metric="pass2",
-        nfe_per_task=float(np.mean(nfe)) if len(nfe) == len(runs) else None,
-        family=first.family,
-    )
+    scores = np.stack([s.loc[tasks].to_numpy(np.float64) for s in per_task])
+    first = runs[0]
+    return Side(name, first.tasks.name, first.tasks.hash, tasks, scores, "pass2", nfe, first.family)
 
 
 def puzzle_side(runs: list[PuzzleRun]) -> Side:
     """Sudoku or maze evaluation runs as repeats: per puzzle exact (a puzzle not predicted counts 0)."""
-    first = runs[0]
+    name, nfe = _repeats(runs, [r.puzzles.hash for r in runs])
     scores = []
     for run in runs:
-        if run.puzzles.hash != first.puzzles.hash:
-            raise DataError(f"{run.path} was scored on other puzzles than {first.path}; repeats need the same set")
         preds = run.predictions
         if preds is None:
             raise DataError(f"{run.path}: no prediction shards in {rundir.PREDICTIONS}/; compare needs them")
         solved = np.zeros(len(run.puzzles))
         solved[preds.index] = (preds.cells == run.puzzles.answers[preds.index]).all(axis=1)
         scores.append(solved)
-    nfe = [n for n in (r.meta.get("nfe_per_task") for r in runs) if isinstance(n, int | float)]
-    return Side(
-        name=first.name if len(runs) == 1 else f"{first.name} (+{len(runs) - 1} repeats)",
-        dataset=first.puzzles.name,
-        dataset_hash=first.puzzles.hash,
-        tasks=[str(i) for i in range(len(first.puzzles))],
-        scores=np.stack(scores),
-        metric="exact",
-        nfe_per_task=float(np.mean(nfe)) if len(nfe) == len(runs) else None,
-        family=first.family,
-    )
+    first = runs[0]
+    tasks = [str(i) for i in range(len(first.puzzles))]
+    return Side(name, first.puzzles.name, first.puzzles.hash, tasks, np.stack(scores), "exact", nfe, first.family)
