@@ -372,10 +372,13 @@ def test_a_verdict_follows_its_test_and_says_when_the_mean_disagrees():
     assert clear.verdict.startswith("B is better than A") and clear.nfe_ratio == 1.0
 
 
-def test_nan_and_negative_tolerances_are_refused():
+def test_nan_and_negative_tolerances_are_refused(tmp_path):
     for spec, message in (("q:nan", "finite"), ("converged:-1", "tolerance"), ("entropy:2:-0.5", "tolerance")):
         with pytest.raises(ValueError, match=message):
             HaltRule.parse(spec)
+    args = ["sweep", str(tmp_path), "--tasks", "nowhere", "--rule", "q:nan", "-o", str(tmp_path / "o")]
+    bad = CliRunner().invoke(cli, args)  # refused before the tasks or the checkpoint are read
+    assert bad.exit_code == 2 and "must be finite" in bad.output and not (tmp_path / "o").exists()
 
 
 @pytest.mark.e2e

@@ -105,10 +105,11 @@ def sweep(
     from harness.core import rundir
     from harness.core.benchmarks import is_puzzle_spec, load_any
     from harness.core.dist import init_distributed
+    from harness.core.errors import DataError
     from harness.core.puzzles import PuzzleSet
     from harness.infer.puzzle_sweep import run_puzzle_sweep_seeds
     from harness.infer.sweep import REPORT, run_sweep_seeds
-    from harness.infer.sweep_common import DEFAULT_RULES, SweepOptions
+    from harness.infer.sweep_common import DEFAULT_RULES, SweepOptions, parse_rules
     from submissions.report.sweep import METRICS, oracle_note, write_sweep_report
 
     puzzles = is_puzzle_spec(tasks_spec)
@@ -121,6 +122,10 @@ def sweep(
             "--seeds: on a Sudoku or maze set only the restart noise depends on the seed, so with --breadth 1 "
             "or --noise 0 every seed gives the same sweep"
         )
+    try:
+        parse_rules(rules or DEFAULT_RULES)  # a bad --rule is refused before anything loads
+    except DataError as exc:
+        raise click.UsageError(str(exc)) from None
     tasks = load_any(tasks_spec) if puzzles else load_set(tasks_spec)
     opts = SweepOptions(depth, breadth, noise, rules or DEFAULT_RULES, max_aug, seed, batch_size, chunk_size)
     device = init_distributed().device
