@@ -57,7 +57,13 @@ class HaltRule:
 
     @property
     def label(self) -> str:
+        """For people and cell tables: parameters to 6 significant digits."""
         return ":".join([self.name, *(f"{p:g}" for p in self.params)])
+
+    @property
+    def key(self) -> str:
+        """Exact (repr) parameters, for telling saved results apart: labels round."""
+        return ":".join([self.name, *map(repr, self.params)])
 
 
 @dataclass
